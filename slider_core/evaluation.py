@@ -1,0 +1,59 @@
+"""Judging a slider by what it does: efficacy, locality and leakage from a measured strength sweep.
+
+A sweep is a (strengths × seeds) grid of one measured attribute; seeds share their noise across strengths,
+so each seed is its own controlled experiment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def ranks(values: torch.Tensor) -> torch.Tensor:
+    """Average ranks (ties share their mean rank), as Spearman's ρ needs."""
+    order = values.argsort()
+    ranked = torch.empty_like(values, dtype=torch.float64)
+    ranked[order] = torch.arange(len(values), dtype=torch.float64)
+    for value in values.unique():
+        tied = values == value
+        if tied.sum() > 1:
+            ranked[tied] = ranked[tied].mean()
+    return ranked
+
+
+def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
+    rx, ry = ranks(x.flatten()), ranks(y.flatten())
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = (rx.norm() * ry.norm()).item()
+    return float((rx @ ry).item() / denominator) if denominator > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class SweepEffect:
+    """How one attribute responds to the strength over a sweep.
+
+    rho: median over seeds of Spearman ρ(strength, attribute) — each seed is a controlled run.
+    change: mean attribute at the highest strength minus at the lowest.
+    spread: standard deviation across seeds at strength 0 (the attribute's natural variation).
+    effect: |change| / spread, the change in units of natural variation.
+    """
+
+    rho: float
+    change: float
+    spread: float
+
+    @property
+    def effect(self) -> float:
+        return abs(self.change) / max(self.spread, 1e-8)
+
+
+def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
+    """`values` is (len(strengths), seeds), rows in the order of `strengths`."""
+    table = values.double()
+    x = torch.tensor(strengths, dtype=torch.float64)
+    per_seed = torch.tensor([spearman(x, table[:, seed]) for seed in range(table.shape[1])])
+    zero = strengths.index(0.0) if 0.0 in strengths else len(strengths) // 2
+    low, high = int(x.argmin()), int(x.argmax())
+    return SweepEffect(rho=float(per_seed.median()), change=float(table[high].mean() - table[low].mean()),
+                       spread=float(table[zero].std()))

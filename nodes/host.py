@@ -15,12 +15,14 @@ from typing import Any
 import comfy.lora
 import comfy.model_base
 import comfy.model_management
+import comfy.sample
+import comfy.samplers
 import comfy.utils
 import folder_paths
 import torch
 
 from ..slider_core.bypass import LowRankBranches
-from ..slider_core.errors import SliderConfigError, SliderMismatchError
+from ..slider_core.errors import SliderConfigError, SliderError, SliderMismatchError
 from ..slider_core.formats import SLIDER_SUFFIXES, slider_to_state_dict
 from ..slider_core.keys import kohya_stem
 from ..slider_core.slider import Slider
@@ -184,6 +186,40 @@ def raise_if_cancelled() -> None:
     comfy.model_management.throw_exception_if_processing_interrupted()
 
 
+def sampler_names() -> list[str]:
+    """The host's own sampler list (the KSampler node's), so a sweep offers exactly what KSampler offers."""
+    return comfy.samplers.KSampler.SAMPLERS
+
+
+def scheduler_names() -> list[str]:
+    return comfy.samplers.KSampler.SCHEDULERS
+
+
+def empty_latent(patcher: Any, width: int, height: int) -> torch.Tensor:
+    """One empty latent exactly as EmptyLatentImage → KSampler sees it: zeros at 1/8 of the pixel size."""
+    latent = torch.zeros([1, 4, height // 8, width // 8], device=comfy.model_management.intermediate_device())
+    widen = getattr(comfy.sample, "fix_empty_latent_channels", None)  # shim: absent in the 2024 host
+    return widen(patcher, latent) if widen is not None else latent
+
+
+def sample_seeded(patcher: Any, latent: torch.Tensor, seed: int, steps: int, cfg: float, sampler_name: str,
+                  scheduler: str, positive: Any, negative: Any,
+                  on_step: Callable[[], None] | None = None) -> torch.Tensor:
+    """KSampler's full-denoise sample without its preview/progress UI: the same noise for the same seed, whatever
+    the model, which is what lets a sweep compare models (slider strengths) on one noise.
+
+    The noise is drawn right before sampling, as KSampler draws it, because prepare_noise seeds torch's global
+    generator and the 2024 host's ancestral/SDE samplers draw their extra noise from that global state (current
+    ComfyUI seeds a private generator from `seed`); drawing every noise up front would change those samplers'
+    images after the first.
+    """
+    noise = comfy.sample.prepare_noise(latent, seed)
+    callback = None if on_step is None else (lambda step, denoised, x, total: on_step())
+    return comfy.sample.sample(patcher, noise, steps, cfg, sampler_name, scheduler, positive, negative, latent,
+                               denoise=1.0, callback=callback, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+                               seed=seed)
+
+
 def kohya_stems(patcher: Any, module_paths: list[str]) -> dict[str, str]:
     """Kohya stems for host module paths (relative to the BaseModel): diffusers names for SD1.x/2.x, the
     original names for SDXL, as kohya's sd-scripts writes them, so A1111/Forge read our files too."""
@@ -226,8 +262,9 @@ def checkpoint_units(patcher: Any) -> list[torch.nn.Module]:
 
 
 @contextlib.contextmanager
-def training_mode(patcher: Any, precision: str) -> Iterator[None]:
-    """Autograd on (ComfyUI runs nodes under inference_mode), optional autocast, memory released afterwards."""
+def training_mode(patcher: Any, precision: str, config: Any) -> Iterator[None]:
+    """Autograd on (ComfyUI runs nodes under inference_mode), optional autocast, memory released afterwards,
+    and out-of-memory turned into advice naming the settings that reduce it."""
     device = patcher.load_device
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = (torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None
@@ -235,6 +272,12 @@ def training_mode(patcher: Any, precision: str) -> Iterator[None]:
     try:
         with torch.inference_mode(False), torch.enable_grad(), autocast:
             yield
+    except torch.cuda.OutOfMemoryError:
+        raise SliderError(
+            f"out of memory while training on {device} (batch size {config.batch_size}, latent "
+            f"{config.latent_size[0]}x{config.latent_size[1]}, rank {config.rank}): turn on gradient_checkpointing, "
+            "use bf16/fp16 precision, or lower batch_size or resolution"
+        ) from None
     finally:
         comfy.model_management.soft_empty_cache()
 

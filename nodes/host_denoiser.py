@@ -73,7 +73,8 @@ def _hosts_residuals_in_place() -> bool:
     which autograd rejects once anything upstream requires grad; current ComfyUI adds out of place."""
     import comfy.ldm.modules.attention as attention
 
-    return "x += n" in inspect.getsource(attention.BasicTransformerBlock._forward)
+    block = attention.BasicTransformerBlock
+    return "x += n" in inspect.getsource(getattr(block, "_forward", block.forward))
 
 
 def _autograd_safe_residuals() -> contextlib.AbstractContextManager[None]:

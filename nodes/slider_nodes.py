@@ -83,6 +83,7 @@ class SliderStrength:
 
 
 _SAFE_PREFIX = re.compile(r"^[\w\-. ]+(/[\w\-. ]+)*$")
+_RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 _PRECISIONS = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 
 
@@ -117,17 +118,19 @@ class SaveConceptSlider:
         return {"ui": {"text": [path]}, "result": (path,)}
 
 
-def numbered_path(folder: str, prefix: str) -> str:
-    """`<prefix>_00001.safetensors`, the first free number: saving twice never replaces a file."""
-    if "\x00" in prefix or not _SAFE_PREFIX.match(prefix) or any(part in ("..", ".") for part in prefix.split("/")):
+def numbered_path(folder: str, prefix: str, suffix: str = ".safetensors") -> str:
+    """`<prefix>_00001<suffix>`, the first free number: saving twice never replaces a file."""
+    parts = prefix.split("/")
+    if ("\x00" in prefix or not _SAFE_PREFIX.match(prefix) or any(part in ("..", ".") for part in parts)
+            or any(part.split(".")[0].strip().lower() in _RESERVED_NAMES for part in parts)):
         raise SliderConfigError(
             f"file name prefix {prefix!r} is not allowed: use letters, digits, '-', '_', '.', spaces and '/' "
-            "subfolders, without '..' or an absolute path"
+            "subfolders, without '..', an absolute path or a reserved device name (CON, NUL, COM1…)"
         )
     base = os.path.realpath(os.path.join(folder, prefix))
     if os.path.commonpath([base, folder]) != folder:
         raise SliderConfigError(f"file name prefix {prefix!r} escapes the sliders folder {folder}")
     counter = 1
-    while os.path.exists(f"{base}_{counter:05d}.safetensors"):
+    while os.path.exists(f"{base}_{counter:05d}{suffix}"):
         counter += 1
-    return f"{base}_{counter:05d}.safetensors"
+    return f"{base}_{counter:05d}{suffix}"

@@ -83,14 +83,18 @@ class TrainSliderFromPrompts:
                                                     "tooltip": "Where noisy latents come from: renoise (fastest, "
                                                                "default), pool, or rollout (the reference's)."}),
             },
+            "optional": {
+                "anchor": text("", "Optional: the prompt whose prediction the target is built on (the reference's "
+                                   "'neutral'); empty = the target itself."),
+            },
         }
 
     def train(self, model: Any, clip: Any, target: str, positive: str, negative: str, preserve: str, guidance: float,
               rank: int, alpha: float, train_method: str, include_conv: bool, steps: int, learning_rate: float,
               seed: int, resolution: int, batch_size: int, bidirectional: bool, precision: str,
-              gradient_checkpointing: bool, trajectory: str) -> tuple[Slider, torch.Tensor, Any]:
+              gradient_checkpointing: bool, trajectory: str, anchor: str = "") -> tuple[Slider, torch.Tensor, Any]:
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
-                                preserve=[line for line in preserve.splitlines()])
+                                preserve=preserve.splitlines(), anchor=anchor.strip() or None)
         pixels = host.training_resolution(model, resolution)
         config = TrainConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance,
                              batch_size=batch_size, seed=seed % 2**63, latent_size=(pixels // 8, pixels // 8),
@@ -99,7 +103,7 @@ class TrainSliderFromPrompts:
         paths = host.slider_target_paths(model, train_method, include_conv)
         stems = host.kohya_stems(model, paths)
         progress = host.TrainingProgress(steps, "slider")
-        with host.training_mode(model, precision):
+        with host.training_mode(model, precision, config):
             denoiser = ComfyDenoiser(model, clip_encoder(clip), prompts.texts(), (pixels, pixels))
             result = train_text_slider(denoiser, prompts, config, paths, stems, on_step=progress.step,
                                        checkpoint_units=host.checkpoint_units(model))

@@ -166,12 +166,24 @@ def slider_from_state_dict(tensors: dict[str, torch.Tensor], metadata: dict[str,
                 raise SliderFormatError(f"{stem}.{role} has dtype {tensor.dtype}; expected floating point")
             if not torch.isfinite(tensor).all():
                 raise SliderFormatError(f"{stem}.{role} contains NaN or Inf values")
-        alpha = float(factors["alpha"].float().item()) if "alpha" in factors else float(down.shape[0])
+        alpha = _alpha(stem, factors.get("alpha"), down.shape[0])
         try:
             deltas[stem] = LowRankDelta(down=down, up=up, alpha=alpha)
         except SliderFormatError as error:
             raise SliderFormatError(f"module {stem}: {error}") from None
     return Slider(deltas=deltas, metadata=metadata_from_file(metadata), name=name)
+
+
+def _alpha(stem: str, tensor: torch.Tensor | None, rank: int) -> float:
+    """The file's alpha (absent → alpha = rank, i.e. scale 1, as ComfyUI and kohya read such files)."""
+    if tensor is None:
+        return float(rank)
+    if tensor.numel() != 1:
+        raise SliderFormatError(f"{stem}.alpha must be a single number, got shape {tuple(tensor.shape)}")
+    value = float(tensor.float().item())
+    if not value > 0 or value == float("inf"):
+        raise SliderFormatError(f"{stem}.alpha is {value}; it must be a positive finite number")
+    return value
 
 
 def metadata_from_file(raw: dict[str, str]) -> SliderMetadata:

@@ -84,3 +84,20 @@ def test_applying_leaves_the_input_model_untouched(host):
     before = denoise(model)
     denoise(apply(host, model, random_slider(model), 2.0))
     assert torch.equal(denoise(model), before)
+
+
+def test_slider_composes_with_comfyui_lora_loader(host, sliders_dir):
+    """A native LoRA then our slider: the host sums both deltas on the same weights (tolerance 1e-6, fp32 order)."""
+    model = tiny_model("sd1")
+    native_slider, ours = random_slider(model, seed=3, name="native"), random_slider(model, method="xattn", seed=4)
+    path = host.node("ConceptSlidersSave").save(native_slider, "native", "fp32")["result"][0]
+    shutil.copy(path, host.loras_dir / "native_compose.safetensors")
+    base = patched_weights(model)
+    with_native = host.node("LoraLoaderModelOnly").load_lora_model_only(model, "native_compose.safetensors", 0.7)[0]
+    both = patched_weights(apply(host, with_native, ours, -1.2))
+    native_only = patched_weights(with_native)
+    ours_only = patched_weights(apply(host, model, ours, -1.2))
+    for key in base:
+        torch.testing.assert_close(both[key] - base[key], (native_only[key] - base[key]) + (ours_only[key] - base[key]),
+                                   atol=1e-6, rtol=1e-5)
+    (host.loras_dir / "native_compose.safetensors").unlink()

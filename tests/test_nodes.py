@@ -60,7 +60,7 @@ def test_save_refuses_names_that_escape_and_never_overwrites(host, sliders_dir):
     first = save.save(slider, "faces/age", "fp16")["result"][0]
     second = save.save(slider, "faces/age", "fp16")["result"][0]
     assert first != second and first.endswith("age_00001.safetensors") and second.endswith("age_00002.safetensors")
-    for bad in ("../escape", "/etc/passwd", "a/../../b", "nul\x00byte", ""):
+    for bad in ("../escape", "/etc/passwd", "a/../../b", "nul\x00byte", "", "CON", "faces/nul.txt", "x/./y"):
         with pytest.raises(errors.SliderConfigError, match="not allowed|escapes"):
             save.save(slider, bad, "fp16")
 

@@ -1,0 +1,104 @@
+"""The toy world's base model and "VAE" as ComfyUI nodes, so sliders can be trained and measured without real weights.
+
+The loader builds the model through the host's own classes (SD15 model config, BaseModel, ModelPatcher,
+sd.CLIP with the SD1 tokenizer and text encoder), so everything downstream (CLIPTextEncode, KSampler, the
+slider nodes) treats it as an ordinary, if tiny, SD1.x checkpoint. Works with the 2024 host and current ComfyUI.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import comfy.model_base
+import comfy.model_management
+import comfy.model_patcher
+import comfy.sd
+import comfy.sd1_clip
+import comfy.supported_models
+import comfy.supported_models_base
+import safetensors
+import safetensors.torch
+import torch
+
+from ..slider_core.toyworld import model as toy
+from ..slider_core.toyworld import scenes
+
+CATEGORY = "concept_sliders/_for_testing"
+
+
+def load_toyworld() -> tuple[Any, Any]:
+    """(MODEL patcher, CLIP) of the shipped toy-world weights."""
+    with safetensors.safe_open(str(toy.WEIGHTS_FILE), framework="pt") as handle:
+        unet_config = json.loads(handle.metadata()["unet_config"])
+    unet_state, text_state = toy.unpack_state_dict(safetensors.torch.load_file(str(toy.WEIGHTS_FILE)))
+
+    config = comfy.supported_models.SD15(unet_config)
+    config.set_inference_dtype(torch.float32, None)  # tiny: full precision on every device
+    base = comfy.model_base.BaseModel(config, device=comfy.model_management.unet_offload_device())
+    base.diffusion_model.load_state_dict(unet_state)
+    patcher = comfy.model_patcher.ModelPatcher(
+        base, load_device=comfy.model_management.get_torch_device(),
+        offload_device=comfy.model_management.unet_offload_device(),
+    )
+
+    target = comfy.supported_models_base.ClipTarget(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel)
+    # SDClipModel itself (rather than current ComfyUI's checkpoint subclass) is the one class both hosts let us
+    # hand a config file to; its pooled output is projected, and the projection here is the identity.
+    target.params = {"clip_model": comfy.sd1_clip.SDClipModel, "textmodel_json_config": str(toy.TEXT_CONFIG_FILE)}
+    with torch.no_grad():  # the 2024 host's text model copies into a trainable parameter while it is built
+        clip = comfy.sd.CLIP(target)
+    encoder = clip.cond_stage_model
+    getattr(encoder, encoder.clip).load_state_dict(text_state)
+    return patcher, clip
+
+
+class ToyWorldLoader:
+    DESCRIPTION = (
+        "Loads the pack's toy-world base model: a tiny SD1.x-layout UNet and CLIP text encoder trained on 16x16 "
+        "latents of one soft blob with a measurable size, colour, brightness and left/right position. Prompts "
+        "like 'a large red blob on the left'; sample 128x128 (16x16 latents) and view with Toy World Decode. "
+        "For testing and demonstrating sliders without downloading real weights."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "load"
+    RETURN_TYPES = ("MODEL", "CLIP")
+    RETURN_NAMES = ("model", "clip")
+    OUTPUT_TOOLTIPS = (
+        "The toy-world denoiser (SD1.x layout, epsilon prediction); sample it at 128x128.",
+        "Its text encoder: words it knows are small/large, dim/bright, red/green/blue, blob, on the left/right.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {}}
+
+    def load(self) -> tuple[Any, Any]:
+        return load_toyworld()
+
+
+class ToyWorldDecode:
+    DESCRIPTION = (
+        "Decodes toy-world latents into an image: the blob's red, green and blue channels shown directly, 8x "
+        "upscaled like a VAE would. Deterministic; only meaningful for latents from the toy-world model."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "decode"
+    RETURN_TYPES = ("IMAGE",)
+    OUTPUT_TOOLTIPS = ("The rendered scenes, 8 pixels per latent pixel.",)
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"samples": ("LATENT", {"tooltip": "Latents sampled from the toy-world model."})}}
+
+    def decode(self, samples: dict[str, Any]) -> tuple[torch.Tensor]:
+        return (scenes.latent_to_image(samples["samples"]),)
+
+
+NODE_CLASS_MAPPINGS = {
+    "ConceptSlidersToyWorldLoader": ToyWorldLoader,
+    "ConceptSlidersToyWorldDecode": ToyWorldDecode,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "ConceptSlidersToyWorldLoader": "Toy World Loader (testing)",
+    "ConceptSlidersToyWorldDecode": "Toy World Decode (testing)",
+}

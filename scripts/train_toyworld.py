@@ -1,0 +1,153 @@
+"""Train the toy world's base model (tiny SD1.x UNet + CLIP text encoder) through the host's own classes.
+
+Standard epsilon-prediction diffusion on rendered scenes, noised with the host's SD1.x sigma schedule, the text
+encoder trained jointly; a tenth of the captions are dropped to "" so classifier-free guidance has an
+unconditional model. Seeded and CPU-only; writes slider_core/toyworld/weights/. About five minutes on two cores:
+
+    .venv/bin/python scripts/train_toyworld.py [--steps N] [--seed S]
+
+Finds ComfyUI at $COMFYUI_PATH, else .host/comfyui (what scripts/setup.sh installs).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PACK_NAME = "concept_sliders"
+OFFSET_NOISE = 0.2  # per-image channel offsets in the noise teach the model to pin each channel's mean exactly
+
+
+def boot_host() -> Path:
+    """Put ComfyUI first on sys.path on the CPU and make the pack importable as `concept_sliders`.
+
+    The repo root must not be on sys.path: its `nodes/` package would shadow ComfyUI's `nodes.py`. The pack is
+    registered as a bare package (its __init__ is not run), so only the modules a script imports are loaded.
+    """
+    host = Path(os.environ.get("COMFYUI_PATH", REPO / ".host" / "comfyui")).resolve()
+    if not (host / "comfy").is_dir():
+        raise SystemExit(f"no ComfyUI at {host}: run scripts/setup.sh or set COMFYUI_PATH")
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != REPO]
+    sys.path.insert(0, str(host))
+    import comfy.cli_args
+
+    comfy.cli_args.args.cpu = True
+    pack = types.ModuleType(PACK_NAME)
+    pack.__path__ = [str(REPO)]
+    sys.modules[PACK_NAME] = pack
+    return host
+
+
+def build(seed: int) -> tuple[Any, Any, Any]:
+    """(BaseModel, SDClipModel, SD1Tokenizer), freshly initialised from `seed`, float32, trainable."""
+    import comfy.model_base
+    import comfy.sd1_clip
+    import comfy.supported_models
+    import torch
+
+    from concept_sliders.slider_core.toyworld import model as toy
+
+    config = comfy.supported_models.SD15(dict(toy.UNET_CONFIG))
+    config.set_inference_dtype(torch.float32, None)
+    unet = comfy.model_base.BaseModel(config, device=torch.device("cpu"))
+    toy.seeded_init(unet, seed)
+
+    toy.TEXT_CONFIG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    toy.TEXT_CONFIG_FILE.write_text(json.dumps(toy.TEXT_CONFIG, indent=2) + "\n")
+    with torch.no_grad():  # the 2024 host fills text_projection in place at construction
+        wrapper = comfy.sd1_clip.SD1ClipModel(
+            device="cpu", dtype=torch.float32, clip_model=comfy.sd1_clip.SDClipModel,
+            textmodel_json_config=str(toy.TEXT_CONFIG_FILE),
+        )
+        text = getattr(wrapper, wrapper.clip)
+        toy.seeded_init(text, seed + 1)
+        text.transformer.text_projection.weight.copy_(torch.eye(toy.TEXT_CONFIG["hidden_size"]))
+    text.requires_grad_(True)  # the host freezes text encoders
+    text.transformer.text_projection.requires_grad_(False)  # pooled output stays the plain EOS state
+    return unet, text, comfy.sd1_clip.SD1Tokenizer()
+
+
+def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str, Any]:
+    import safetensors.torch
+    import torch
+
+    from concept_sliders.slider_core.toyworld import model as toy
+    from concept_sliders.slider_core.toyworld import scenes
+
+    torch.manual_seed(seed)
+    unet, text, tokenizer = build(seed)
+    tokens = {caption: [token for token, _ in tokenizer.tokenize_with_weights(caption)["l"][0]]
+              for caption in scenes.all_captions()}
+    sampling = unet.model_sampling
+    mean_weight = (1 + sampling.sigmas**2).mean()
+    parameters = [p for p in (*unet.parameters(), *text.parameters()) if p.requires_grad]
+    averages = [p.detach().clone() for p in parameters]
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0)
+    warmup = max(steps // 20, 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min((step + 1) / warmup, 0.5 * (1 + math.cos(math.pi * step / steps)))
+    )
+    hooks = toy.clone_layer_norm_inputs(unet) + toy.clone_layer_norm_inputs(text)
+    generator = torch.Generator().manual_seed(seed)
+    started, running = time.perf_counter(), None
+    for step in range(steps):
+        world = scenes.sample_scenes(batch, generator)
+        clean = unet.process_latent_in(scenes.render(world))
+        context = text([tokens[caption] for caption in scenes.sample_captions(world, generator)])[0]
+        sigma = sampling.sigmas[torch.randint(len(sampling.sigmas), (batch,), generator=generator)]
+        noise = torch.randn(clean.shape, generator=generator)
+        noise += OFFSET_NOISE * torch.randn(batch, clean.shape[1], 1, 1, generator=generator)
+        noisy = clean + noise * sigma.view(-1, 1, 1, 1)
+        predicted = unet.diffusion_model(
+            sampling.calculate_input(sigma, noisy), sampling.timestep(sigma).float(), context=context
+        )
+        weight = (1 + sigma**2) / mean_weight
+        loss = (weight * (predicted - noise).pow(2).mean(dim=(1, 2, 3))).mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimiser.step()
+        schedule.step()
+        with torch.no_grad():
+            for average, parameter in zip(averages, parameters):
+                average.lerp_(parameter, 1 - min(ema, (1 + step) / (10 + step)))
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 100 == 0 or step == steps - 1:
+            print(f"step {step:5d}  loss {running:.4f}  {time.perf_counter() - started:6.1f}s", flush=True)
+    for hook in hooks:
+        hook.remove()
+    with torch.no_grad():  # ship the exponential moving average: far smoother samples than the last step's weights
+        for average, parameter in zip(averages, parameters):
+            parameter.copy_(average)
+
+    seconds = time.perf_counter() - started
+    used = sorted({token for ids in tokens.values() for token in ids})
+    tensors = toy.pack_state_dict(unet.diffusion_model.state_dict(), text.state_dict(), used)
+    report = {"seed": seed, "steps": steps, "batch": batch, "lr": lr, "ema": ema, "seconds": round(seconds, 1),
+              "final_loss": round(running, 5), "torch": torch.__version__}
+    metadata = {"unet_config": json.dumps(toy.UNET_CONFIG), "training": json.dumps(report)}
+    safetensors.torch.save_file(tensors, str(toy.WEIGHTS_FILE), metadata=metadata)
+    return report | {"bytes": toy.WEIGHTS_FILE.stat().st_size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--ema", type=float, default=0.998)
+    args = parser.parse_args()
+    print(f"ComfyUI: {boot_host()}")
+    print(json.dumps(train(args.steps, args.batch, args.seed, args.lr, args.ema)))
+
+
+if __name__ == "__main__":
+    main()

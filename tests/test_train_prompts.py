@@ -1,0 +1,157 @@
+"""Train Slider From Prompts in the real host, on the toy world's model and CLIP (real host classes)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import shutil
+
+import comfy.model_management
+import comfy.utils
+import pytest
+import torch
+from host import PACK_NAME, TINY_SD1_UNET, denoise
+
+errors = importlib.import_module(f"{PACK_NAME}.slider_core.errors")
+
+BASE_SETTINGS = dict(target="a blob", positive="a large blob", negative="a small blob", preserve="red\nblue",
+                     guidance=4.0, rank=4, alpha=1.0, train_method="noxattn", include_conv=True, steps=12,
+                     learning_rate=1e-3, seed=0, resolution=128, batch_size=1, bidirectional=True, precision="auto",
+                     gradient_checkpointing=False, trajectory="renoise")
+
+
+@pytest.fixture(scope="module")
+def toy(host):
+    return host.node("ConceptSlidersToyWorldLoader").load()
+
+
+def weights_hash(patcher) -> str:
+    digest = hashlib.sha256()
+    for key, value in sorted(patcher.model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def train(host, toy, **overrides):
+    model, clip = toy
+    return host.node("ConceptSlidersTrainFromPrompts").train(model, clip, **{**BASE_SETTINGS, **overrides})
+
+
+def test_training_returns_a_described_slider_and_leaves_weights_bit_identical(host, toy):
+    before = weights_hash(toy[0])
+    slider, curve, preview = train(host, toy, steps=20, learning_rate=2e-3)
+    assert weights_hash(toy[0]) == before
+    assert curve.shape[0] == 1 and curve.shape[-1] == 3 and curve.std() > 0
+    assert slider.metadata.positive == "a large blob" and slider.metadata.preserve == ["red", "blue"]
+    assert slider.metadata.architecture == "sd1" and len(slider.deltas) > 0
+    assert not torch.equal(denoise(preview), denoise(toy[0]))
+
+
+def test_loss_decreases_over_a_short_run(host, toy, monkeypatch):
+    """Paired by seed: the same latents and timesteps with a learning rate of ~0 (the untrained slider's loss,
+    η²‖direction‖²) and with a real one; the trained slider's loss over the last steps must be well below."""
+    recorded: list[float] = []
+    host_module = importlib.import_module(f"{PACK_NAME}.nodes.host")
+    original = host_module.TrainingProgress.step
+
+    def spy(self, step, total, loss):
+        recorded.append(loss)
+        original(self, step, total, loss)
+
+    monkeypatch.setattr(host_module.TrainingProgress, "step", spy)
+    train(host, toy, steps=80, learning_rate=1e-7)
+    untrained = sum(recorded[-30:])
+    recorded.clear()
+    train(host, toy, steps=80, learning_rate=2e-3)
+    trained = sum(recorded[-30:])
+    assert trained < 0.7 * untrained, f"loss did not fall: untrained {untrained:.5f}, trained {trained:.5f}"
+
+
+def test_progress_bar_advances_once_per_step(host, toy):
+    calls = []
+    previous = comfy.utils.PROGRESS_BAR_HOOK
+
+    def hook(value, total, preview=None, node_id=None):
+        calls.append((value, total))
+
+    comfy.utils.set_progress_bar_global_hook(hook)
+    try:
+        train(host, toy, steps=7)
+    finally:
+        comfy.utils.set_progress_bar_global_hook(previous)
+    assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
+
+
+def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy):
+    before = weights_hash(toy[0])
+    steps_seen = []
+    previous = comfy.utils.PROGRESS_BAR_HOOK
+
+    def hook(value, total, preview=None, node_id=None):
+        steps_seen.append(value)
+        if value == 3:
+            comfy.model_management.interrupt_current_processing(True)
+
+    comfy.utils.set_progress_bar_global_hook(hook)
+    try:
+        with pytest.raises(comfy.model_management.InterruptProcessingException):
+            train(host, toy, steps=50)
+    finally:
+        comfy.utils.set_progress_bar_global_hook(previous)
+        comfy.model_management.interrupt_current_processing(False)
+    assert steps_seen == [1, 2, 3]
+    assert weights_hash(toy[0]) == before
+    assert all(not p.requires_grad or p.is_leaf for p in toy[0].model.parameters())
+
+
+def test_divergence_is_reported_with_the_step_and_leaves_weights_intact(host, toy):
+    before = weights_hash(toy[0])
+    with pytest.raises(errors.SliderError, match=r"diverged at step \d+.*lower the learning rate"):
+        train(host, toy, steps=30, learning_rate=1.0, guidance=50.0, alpha=128.0)
+    assert weights_hash(toy[0]) == before
+
+
+def test_same_seed_same_slider_on_cpu(host, toy):
+    first, _, _ = train(host, toy, steps=5)
+    second, _, _ = train(host, toy, steps=5)
+    third, _, _ = train(host, toy, steps=5, seed=1)
+    assert all(torch.equal(first.deltas[k].up, second.deltas[k].up) for k in first.deltas)
+    assert not all(torch.equal(first.deltas[k].up, third.deltas[k].up) for k in first.deltas)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"train_method": "everything"}, "unknown train method 'everything'"),
+    ({"target": ""}, "target prompt is empty"),
+    ({"resolution": 100}, "not a multiple of 64"),
+    ({"trajectory": "teleport"}, "unknown trajectory"),
+])
+def test_bad_settings_are_clear_errors(host, toy, overrides, message):
+    with pytest.raises(errors.SliderConfigError, match=message):
+        train(host, toy, **overrides)
+
+
+def test_model_family_we_cannot_train_is_refused(host, toy):
+    import comfy.model_base
+    import comfy.model_patcher
+    import comfy.supported_models
+
+    config = comfy.supported_models.SDXLRefiner({**TINY_SD1_UNET, "adm_in_channels": 2560,
+                                                 "num_classes": "sequential", "model_channels": 64,
+                                                 "use_linear_in_transformer": True})
+    refiner = comfy.model_patcher.ModelPatcher(comfy.model_base.SDXLRefiner(config, device=torch.device("cpu")),
+                                               load_device=torch.device("cpu"), offload_device=torch.device("cpu"))
+    with pytest.raises(errors.SliderConfigError, match="cannot train a slider on SDXLRefiner"):
+        host.node("ConceptSlidersTrainFromPrompts").train(refiner, toy[1], **BASE_SETTINGS)
+
+
+def test_trained_slider_saved_file_matches_comfyui_lora_loader(host, toy, sliders_dir):
+    slider, _, preview = train(host, toy, steps=10, learning_rate=3e-3)
+    path = host.node("ConceptSlidersSave").save(slider, "trained", "fp32")["result"][0]
+    shutil.copy(path, host.loras_dir / "trained.safetensors")
+    native = host.node("LoraLoaderModelOnly").load_lora_model_only(toy[0], "trained.safetensors", 1.0)[0]
+    assert torch.equal(denoise(preview), denoise(native))
+    ours = host.node("ConceptSlidersStrength").apply(toy[0], slider, -1.5, 0.0, 1.0)[0]
+    native = host.node("LoraLoaderModelOnly").load_lora_model_only(toy[0], "trained.safetensors", -1.5)[0]
+    assert torch.equal(denoise(ours), denoise(native))
+    assert not torch.equal(denoise(ours), denoise(toy[0]))
+    (host.loras_dir / "trained.safetensors").unlink()

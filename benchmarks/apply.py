@@ -25,7 +25,6 @@ def main() -> None:
     sys.path.insert(0, str(host.path))
     import comfy.model_management
     import comfy.sample
-
     from sliders import random_slider
 
     formats = importlib.import_module("concept_sliders.slider_core.formats")

@@ -9,7 +9,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from host import Host, seeded_init  # noqa: E402
+from host import Host, seeded_init
 
 SD15_UNET = {
     "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True, "legacy": False,
@@ -31,7 +31,6 @@ def sd15_model(seed: int = 0) -> Any:
     import comfy.model_management
     import comfy.model_patcher
     import comfy.supported_models
-    import torch
 
     config = comfy.supported_models.SD15(dict(SD15_UNET))
     base = comfy.model_base.BaseModel(config, device=comfy.model_management.unet_offload_device())

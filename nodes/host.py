@@ -102,7 +102,7 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> dict[str, str]:
         if host_key is None:
             problems.append(f"{stem} (no such module)")
             continue
-        shape, expected = tuple(delta.weight_delta().shape), tuple(weights[host_key].shape)
+        shape, expected = delta.weight_shape, tuple(weights[host_key].shape)
         if shape != expected:
             problems.append(f"{stem} (delta {shape}, model weight {expected})")
             continue
@@ -314,3 +314,19 @@ def _send_progress_text(text: str) -> None:
     node_id = getattr(server, "last_node_id", None)
     if send is not None and node_id is not None:
         send(text, node_id)
+
+
+def latents_to_model_space(patcher: Any, samples: torch.Tensor) -> torch.Tensor:
+    """Raw LATENT samples (what VAEEncode/KSampler hand around) into the space the UNet denoises, as KSampler
+    does on the way in: the model family's latent scaling (SD1.x: × 0.18215; SDXL: × 0.13025)."""
+    return patcher.model.process_latent_in(samples)
+
+
+def encode_pixels(vae: Any, images: torch.Tensor) -> torch.Tensor:
+    """What VAEEncode does: raw LATENT samples of a ComfyUI IMAGE batch (B, H, W, 3)."""
+    return vae.encode(images[:, :, :, :3])
+
+
+def latent_channels(patcher: Any) -> int:
+    """Channels of the latents the model denoises (4 for SD1.x/SDXL)."""
+    return int(patcher.model.model_config.unet_config.get("in_channels", 4))

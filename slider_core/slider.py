@@ -42,6 +42,11 @@ class LowRankDelta:
     def scale(self) -> float:
         return self.alpha / self.rank
 
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """Shape of the layer weight this delta applies to, without forming the delta."""
+        return (int(self.up.shape[0]), *(int(d) for d in self.down.shape[1:]))
+
     def weight_delta(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The full-rank delta this adaptor adds to the layer weight at strength 1."""
         down = self.down.to(dtype)

@@ -1,7 +1,7 @@
 """The ε-guided text slider training loop (host-agnostic; the host supplies a Denoiser).
 
 Per iteration, at x_t from the configured source:
-  one no-grad batched forward for ε(c_t-anchor) and every ε(p + c₊), ε(p + c₋)   (1 + 2|P| samples per x_t)
+  no-grad forwards (two prompts each) for ε(anchor) and every ε(p + c₊), ε(p + c₋)   (1 + 2|P| samples per x_t)
   a forward+backward of the slid model on c_t at scale +1 (and −1 if bidirectional), gradients accumulated
 versus the reference's ~50 CFG forwards of rollout plus four batch-2 predictions. See trajectories.py.
 """
@@ -41,13 +41,15 @@ class TrainConfig:
     latent_size: tuple[int, int] = (64, 64)
     bidirectional: bool = True
     trajectory: str = "renoise"
-    trajectory_steps: int = 20
+    trajectory_steps: int | None = None  # None: 50 for rollout (the reference's max_denoising_steps), else 20
     trajectory_cfg: float = 3.0
     refresh_every: int = 25
     frozen_batching: str = "batched"
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
+        if self.trajectory_steps is None:
+            self.trajectory_steps = 50 if self.trajectory == "rollout" else 20
         checks = [
             (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
             (self.learning_rate > 0, f"learning rate must be positive, got {self.learning_rate}"),
@@ -159,15 +161,20 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
 def _frozen_predictions(denoiser: CountingDenoiser, x_t: torch.Tensor, sigma: torch.Tensor, anchor: int,
                         positives: list[int], negatives: list[int], uncond: int,
                         batching: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """ε(anchor), ε(p + c₊) and ε(p + c₋) stacked over p. `batched`: all in one forward. `reference`: as the
+    """ε(anchor), ε(p + c₊) and ε(p + c₋) stacked over p. `batched`: two prompts per forward. `reference`: as the
     reference does it, one CFG-style batch-2 forward per prediction with the unconditional half discarded
     (kept only as the baseline the benchmark measures against)."""
     batch = x_t.shape[0]
     ids = [anchor, *positives, *negatives]
     if batching == "batched":
-        groups = len(ids)
-        eps = denoiser.eps(x_t.repeat(groups, 1, 1, 1), sigma.repeat(groups), [i for i in ids for _ in range(batch)])
-        chunks = list(eps.split(batch))
+        # At most two prompts per forward: the reference's CFG-pair batch size, so the frozen passes never raise
+        # peak memory above it however many preservation concepts there are; nothing is thrown away.
+        chunks = []
+        for first in range(0, len(ids), 2):
+            group = ids[first:first + 2]
+            eps = denoiser.eps(x_t.repeat(len(group), 1, 1, 1), sigma.repeat(len(group)),
+                               [i for i in group for _ in range(batch)])
+            chunks.extend(eps.split(batch))
     else:
         chunks = []
         for prompt in ids:

@@ -1,5 +1,5 @@
 """Concept Sliders for ComfyUI: train, load, apply and save low-rank attribute sliders."""
-from .nodes import host, sweep
+from .nodes import host, sweep, toyworld_pairs, train_images
 from .nodes.slider_nodes import LoadConceptSlider, SaveConceptSlider, SliderStrength
 from .nodes.toyworld import ToyWorldDecode, ToyWorldLoader
 from .nodes.toyworld_measure import ToyWorldMeasure
@@ -16,6 +16,8 @@ NODE_CLASS_MAPPINGS = {
     "ConceptSlidersToyWorldDecode": ToyWorldDecode,
     "ConceptSlidersToyWorldMeasure": ToyWorldMeasure,
     **sweep.NODE_CLASS_MAPPINGS,
+    **train_images.NODE_CLASS_MAPPINGS,
+    **toyworld_pairs.NODE_CLASS_MAPPINGS,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "ConceptSlidersLoad": "Load Concept Slider",
@@ -26,5 +28,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "ConceptSlidersToyWorldDecode": "Toy World Decode (testing)",
     "ConceptSlidersToyWorldMeasure": "Toy World Measure (testing)",
     **sweep.NODE_DISPLAY_NAME_MAPPINGS,
+    **train_images.NODE_DISPLAY_NAME_MAPPINGS,
+    **toyworld_pairs.NODE_DISPLAY_NAME_MAPPINGS,
 }
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

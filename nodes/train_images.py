@@ -14,7 +14,6 @@ import torch
 
 from ..slider_core.errors import SliderConfigError
 from ..slider_core.slider import Slider, SliderMetadata
-from ..slider_core.targets import TRAIN_METHODS
 from ..slider_core.train_pairs import (
     PairConfig,
     check_pairs,
@@ -24,10 +23,9 @@ from ..slider_core.train_pairs import (
     scales_text,
     train_pair_slider,
 )
-from . import host, plots
+from . import host, train_common
 from .host_denoiser import ComfyDenoiser, clip_encoder
 from .slider_nodes import SLIDER_TYPE
-from .train_prompts import PRECISIONS, slider_title
 
 DEFAULT_LEARNING_RATE = PairConfig.learning_rate
 DEFAULT_STEPS = PairConfig.steps
@@ -69,16 +67,7 @@ class TrainSliderFromImagePairs:
                                                  "at +s, s drawn per step from this list (positive numbers, e.g. "
                                                  "'1' or '1, 2'). Several values spread the change over a range of "
                                                  "strengths and apply to every pair."}),
-                "rank": ("INT", {"default": 4, "min": 1, "max": 128, "tooltip": "LoRA rank of the slider."}),
-                "alpha": ("FLOAT", {"default": 1.0, "min": 0.01, "max": 128.0, "step": 0.01,
-                                    "tooltip": "LoRA alpha; the delta is scaled by alpha/rank."}),
-                "train_method": (list(TRAIN_METHODS), {"default": "noxattn",
-                                                        "tooltip": "Which layers learn: noxattn (all but cross-"
-                                                                   "attention, the reference default), xattn, "
-                                                                   "selfattn, full, xattn-strict."}),
-                "include_conv": ("BOOLEAN", {"default": True,
-                                             "tooltip": "Also adapt ResNet and sampler convolutions (the reference's "
-                                                        "c3lier default)."}),
+                **train_common.adaptor_inputs(),
                 "steps": ("INT", {"default": DEFAULT_STEPS, "min": 1, "max": 100000, "tooltip": "Optimisation steps."}),
                 "learning_rate": ("FLOAT", {"default": DEFAULT_LEARNING_RATE, "min": 1e-7, "max": 1.0, "step": 1e-6,
                                             "tooltip": "AdamW learning rate. The reference's 2e-4 tends to copy the "
@@ -93,12 +82,7 @@ class TrainSliderFromImagePairs:
                 "batch_size": ("INT", {"default": 1, "min": 1, "max": 64,
                                        "tooltip": "Pairs per step; their 'before' and 'after' sides run as two "
                                                   "passes of this batch size."}),
-                "precision": (list(PRECISIONS), {"default": "auto",
-                                                 "tooltip": "Compute precision of the model passes; the slider's "
-                                                            "weights are always kept in fp32."}),
-                "gradient_checkpointing": ("BOOLEAN", {"default": False,
-                                                       "tooltip": "Recompute activations in backward: much less "
-                                                                  "memory, ~30% slower."}),
+                **train_common.compute_inputs(),
             },
             "optional": {
                 "vae": ("VAE", {"tooltip": "Encodes the images; not needed when latents are given."}),
@@ -136,7 +120,7 @@ class TrainSliderFromImagePairs:
             denoiser = ComfyDenoiser(model, clip_encoder(clip), [before_prompt, after_prompt], (8 * height, 8 * width))
             result = train_pair_slider(denoiser, latents_before, latents_after, config, paths, stems,
                                        on_step=progress.step, checkpoint_units=host.checkpoint_units(model))
-            title = (slider_title(after_prompt, before_prompt) if before_prompt.strip() or after_prompt.strip()
+            title = (train_common.slider_title(after_prompt, before_prompt) if before_prompt.strip() or after_prompt.strip()
                      else "image_pair_slider")
             metadata = SliderMetadata(
                 architecture=host.model_architecture(model), title=title, train_method=train_method,
@@ -147,10 +131,7 @@ class TrainSliderFromImagePairs:
             )
             slider = result.slider.export(metadata, name=title)
             del denoiser, result, latents_before, latents_after
-        keys = host.match_slider_to_model(slider, model)
-        preview = host.with_slider_patches(model, slider, 1.0, keys)
-        curve = plots.loss_curve(progress.losses, f"{title}: loss")
-        return slider, curve, preview
+        return train_common.finish(model, slider, progress.losses)
 
 
 def pair_latents(model: Any, vae: Any, before: torch.Tensor | None, after: torch.Tensor | None,

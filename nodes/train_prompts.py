@@ -1,21 +1,17 @@
 """Train Slider From Prompts: the paper's ε-guided text slider, on the MODEL and CLIP already in the graph."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import torch
 
 from ..slider_core.prompts import SliderPrompts
 from ..slider_core.slider import Slider, SliderMetadata
-from ..slider_core.targets import TRAIN_METHODS
 from ..slider_core.train import TrainConfig, train_text_slider
 from ..slider_core.trajectories import TRAJECTORIES
-from . import host, plots
+from . import host, train_common
 from .host_denoiser import ComfyDenoiser, clip_encoder
 from .slider_nodes import SLIDER_TYPE
-
-PRECISIONS = ("auto", "bf16", "fp16")
 
 
 class TrainSliderFromPrompts:
@@ -51,16 +47,7 @@ class TrainSliderFromPrompts:
                                      "direction is averaged over them so it does not change them.", multiline=True),
                 "guidance": ("FLOAT", {"default": 4.0, "min": 0.0, "max": 50.0, "step": 0.1,
                                        "tooltip": "η: how far the target is pushed along positive − negative."}),
-                "rank": ("INT", {"default": 4, "min": 1, "max": 128, "tooltip": "LoRA rank of the slider."}),
-                "alpha": ("FLOAT", {"default": 1.0, "min": 0.01, "max": 128.0, "step": 0.01,
-                                    "tooltip": "LoRA alpha; the delta is scaled by alpha/rank."}),
-                "train_method": (list(TRAIN_METHODS), {"default": "noxattn",
-                                                        "tooltip": "Which layers learn: noxattn (all but cross-"
-                                                                   "attention, the reference default), xattn, "
-                                                                   "selfattn, full, xattn-strict."}),
-                "include_conv": ("BOOLEAN", {"default": True,
-                                             "tooltip": "Also adapt ResNet and sampler convolutions (the reference's "
-                                                        "c3lier default)."}),
+                **train_common.adaptor_inputs(),
                 "steps": ("INT", {"default": 500, "min": 1, "max": 100000, "tooltip": "Optimisation steps."}),
                 "learning_rate": ("FLOAT", {"default": 2e-4, "min": 1e-7, "max": 1.0, "step": 1e-5,
                                             "tooltip": "AdamW learning rate."}),
@@ -73,12 +60,7 @@ class TrainSliderFromPrompts:
                 "bidirectional": ("BOOLEAN", {"default": True,
                                               "tooltip": "Train the −1 side too (target − η·direction) in the same "
                                                          "forward pass; makes negative strengths reliable."}),
-                "precision": (list(PRECISIONS), {"default": "auto",
-                                                 "tooltip": "Compute precision of the model passes; the slider's "
-                                                            "weights are always kept in fp32."}),
-                "gradient_checkpointing": ("BOOLEAN", {"default": False,
-                                                       "tooltip": "Recompute activations in backward: much less "
-                                                                  "memory, ~30% slower."}),
+                **train_common.compute_inputs(),
                 "trajectory": (list(TRAJECTORIES), {"default": "renoise",
                                                     "tooltip": "Where noisy latents come from: renoise (fastest, "
                                                                "default), pool, or rollout (the reference's)."}),
@@ -108,7 +90,7 @@ class TrainSliderFromPrompts:
             result = train_text_slider(denoiser, prompts, config, paths, stems, on_step=progress.step,
                                        checkpoint_units=host.checkpoint_units(model))
             metadata = SliderMetadata(
-                architecture=host.model_architecture(model), title=slider_title(positive, negative),
+                architecture=host.model_architecture(model), title=train_common.slider_title(positive, negative),
                 train_method=train_method, target=target, positive=positive, negative=negative,
                 preserve=prompts.preserve, guidance=guidance, recommended_start=0.2,
                 extra={"steps": str(steps), "learning_rate": f"{learning_rate:g}", "trajectory": trajectory,
@@ -116,14 +98,4 @@ class TrainSliderFromPrompts:
             )
             slider = result.slider.export(metadata, name=metadata.title)
             del denoiser, result
-        keys = host.match_slider_to_model(slider, model)
-        preview = host.with_slider_patches(model, slider, 1.0, keys)
-        curve = plots.loss_curve(progress.losses, f"{metadata.title}: loss")
-        return slider, curve, preview
-
-
-def slider_title(positive: str, negative: str) -> str:
-    def words(text: str) -> str:
-        return re.sub(r"[^\w]+", "_", text.strip().lower()).strip("_")[:40] or "none"
-
-    return f"{words(negative)}_to_{words(positive)}"
+        return train_common.finish(model, slider, progress.losses)

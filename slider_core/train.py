@@ -7,21 +7,28 @@ versus the reference's ~50 CFG forwards of rollout plus four batch-2 predictions
 """
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .checkpointing import checkpointed
 from .denoiser import CountingDenoiser, Denoiser
-from .errors import SliderConfigError, SliderError
-from .frozen import autograd_usable, frozen_parameters
 from .lora import TrainableSlider
 from .objectives import guidance_direction, guided_target, text_slider_loss
 from .prompts import SliderPrompts
+from .session import (
+    NonFiniteLossError,
+    StepCallback,
+    TrainResult,
+    check_finite,
+    common_checks,
+    config_from_dict,
+    require,
+    training_session,
+)
 from .trajectories import TRAJECTORIES, LatentSource
+
+__all__ = ["NonFiniteLossError", "StepCallback", "TrainConfig", "TrainResult", "train_text_slider"]
 
 FROZEN_BATCHING = ("batched", "reference")
 
@@ -50,42 +57,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.trajectory_steps is None:
             self.trajectory_steps = 50 if self.trajectory == "rollout" else 20
-        checks = [
-            (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
-            (self.learning_rate > 0, f"learning rate must be positive, got {self.learning_rate}"),
-            (self.rank >= 1, f"rank must be at least 1, got {self.rank}"),
-            (self.alpha > 0, f"alpha must be positive, got {self.alpha}"),
-            (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
+        require([
+            *common_checks(self),
             (self.trajectory in TRAJECTORIES, f"unknown trajectory {self.trajectory!r}; choose {', '.join(TRAJECTORIES)}"),
             (self.frozen_batching in FROZEN_BATCHING, f"frozen_batching must be one of {FROZEN_BATCHING}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise SliderConfigError(message)
+        ])
 
     @classmethod
     def from_dict(cls, values: dict[str, object]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise SliderConfigError(f"unknown training settings {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**values)  # type: ignore[arg-type]
-
-
-@dataclass
-class TrainResult:
-    slider: TrainableSlider
-    losses: list[float]
-    seconds: float
-    forward_equivalents: float
-    stats: dict[str, float] = field(default_factory=dict)
-
-
-StepCallback = Callable[[int, int, float], None]
-
-
-class NonFiniteLossError(SliderError):
-    pass
+        return config_from_dict(cls, values)
 
 
 def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts, config: TrainConfig, module_paths: list[str],
@@ -94,24 +74,16 @@ def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts, config: TrainC
     """Train and return the adaptors (fp32 master weights). `on_step` may raise to cancel: nothing of the
     base model is modified, so an exception anywhere leaves it as it was. `checkpoint_units` are the
     submodules recomputed in backward when gradient checkpointing is on."""
-    counted = CountingDenoiser(denoiser)
-    generator = torch.Generator().manual_seed(config.seed)
-    slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, config.seed)
-    slider.to(denoiser.device)
-    optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
     shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
     uncond = len(prompts.texts()) - 1
-    source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
-                          config.trajectory_cfg, config.refresh_every, generator, denoiser.device)
-    started = time.perf_counter()
     scale_values = [1.0, -1.0] if config.bidirectional else [1.0]
-    units = checkpoint_units or []
-    with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), checkpointed(units, config.gradient_checkpointing):
-        losses = _optimise(counted, slider, optimizer, source, prompts, config, scale_values, on_step)
-    optimizer.zero_grad(set_to_none=True)
-    per_step = counted.forward_equivalents() / config.steps
-    return TrainResult(slider=slider, losses=losses, seconds=time.perf_counter() - started, forward_equivalents=per_step,
-                       stats={"frozen_samples": counted.frozen_samples, "grad_samples": counted.grad_samples})
+    with training_session(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
+                          config.gradient_checkpointing, checkpoint_units) as session:
+        source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
+                              config.trajectory_cfg, config.refresh_every, session.generator, denoiser.device)
+        losses = _optimise(session.counted, session.slider, session.optimizer, source, prompts, config, scale_values,
+                           on_step)
+    return session.result(losses, config.steps)
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
@@ -144,12 +116,7 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
             target_eps = guided_target(eps_anchor, direction, config.eta, scale)
             with slider.attached(root, torch.full((batch,), scale, device=counted.device)):
                 loss = text_slider_loss(counted.eps(x_t, sigma, [target] * batch), target_eps) / len(scale_values)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLossError(
-                        f"training diverged at step {step + 1}: loss is {loss.item()}; lower the learning rate "
-                        f"(now {config.learning_rate:g}) or use fp32 precision"
-                    )
-                loss.backward()
+                check_finite(loss, step, config.learning_rate).backward()
             total += loss.item()
         optimizer.step()
         losses.append(total)

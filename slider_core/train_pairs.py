@@ -28,23 +28,19 @@ pairs folders of images made *for* each scale; with one set of pairs, the list a
 """
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpointing import checkpointed
 from .denoiser import CountingDenoiser, Denoiser
 from .errors import SliderConfigError
-from .frozen import autograd_usable, frozen_parameters
 from .lora import TrainableSlider
 from .objectives import image_pair_loss
-from .train import NonFiniteLossError, StepCallback, TrainResult
+from .session import StepCallback, TrainResult, check_finite, common_checks, config_from_dict, require, training_session
 
 MAX_SCALE = 10.0  # Slider Strength's own range: a pair trained beyond it could not be reproduced at sampling time
 LATENT_MULTIPLE = 8  # SD UNets downsample latents 3x by 2; pixels are 8x latents, hence images in multiples of 64
@@ -81,18 +77,11 @@ class PairConfig:
 
     def __post_init__(self) -> None:
         self.scales = tuple(float(scale) for scale in self.scales)
-        checks = [
-            (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
-            (self.learning_rate > 0, f"learning rate must be positive, got {self.learning_rate}"),
-            (self.rank >= 1, f"rank must be at least 1, got {self.rank}"),
-            (self.alpha > 0, f"alpha must be positive, got {self.alpha}"),
-            (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
+        require([
+            *common_checks(self),
             (len(self.scales) > 0, "scales is empty: give at least one strength, e.g. '1'"),
             (self.side_batching in SIDE_BATCHING, f"side_batching must be one of {SIDE_BATCHING}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise SliderConfigError(message)
+        ])
         for scale in self.scales:
             if not 0 < scale <= MAX_SCALE:  # also refuses nan and inf
                 raise SliderConfigError(
@@ -102,11 +91,7 @@ class PairConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, object]) -> PairConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise SliderConfigError(f"unknown training settings {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**values)  # type: ignore[arg-type]
+        return config_from_dict(cls, values)
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
@@ -213,19 +198,11 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
     to cancel; base weights are never written, so any exception leaves the model as it was.
     """
     check_pairs(before, after, denoiser.latent_channels)
-    counted = CountingDenoiser(denoiser)
-    generator = torch.Generator().manual_seed(config.seed)
-    slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, config.seed)
-    slider.to(denoiser.device)
-    optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
-    started = time.perf_counter()
-    with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
-            checkpointed(checkpoint_units or [], config.gradient_checkpointing):
-        losses = _optimise(counted, slider, optimizer, before, after, config, generator, prompt_ids, on_step)
-    optimizer.zero_grad(set_to_none=True)
-    return TrainResult(slider=slider, losses=losses, seconds=time.perf_counter() - started,
-                       forward_equivalents=counted.forward_equivalents() / config.steps,
-                       stats={"frozen_samples": counted.frozen_samples, "grad_samples": counted.grad_samples})
+    with training_session(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
+                          config.gradient_checkpointing, checkpoint_units) as session:
+        losses = _optimise(session.counted, session.slider, session.optimizer, before, after, config,
+                           session.generator, prompt_ids, on_step)
+    return session.result(losses, config.steps)
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
@@ -252,7 +229,7 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
         if config.side_batching == "joint":
             with slider.attached(counted.root, scales):
                 eps = counted.eps(x, torch.cat([sigma, sigma]), prompts)
-                loss = _checked(image_pair_loss(eps[:batch], eps[batch:], noise), step, config)
+                loss = check_finite(image_pair_loss(eps[:batch], eps[batch:], noise), step, config.learning_rate)
                 loss.backward()
             total = loss.item()
         else:
@@ -260,7 +237,7 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
             for side in (slice(0, batch), slice(batch, 2 * batch)):
                 with slider.attached(counted.root, scales[side]):
                     eps = counted.eps(x[side], sigma, prompts[side])
-                    loss = _checked(F.mse_loss(eps.float(), noise.float()), step, config)
+                    loss = check_finite(F.mse_loss(eps.float(), noise.float()), step, config.learning_rate)
                     loss.backward()
                 total += loss.item()
         optimizer.step()
@@ -268,15 +245,6 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
         if on_step is not None:
             on_step(step + 1, config.steps, total)
     return losses
-
-
-def _checked(loss: torch.Tensor, step: int, config: PairConfig) -> torch.Tensor:
-    if not math.isfinite(loss.item()):
-        raise NonFiniteLossError(
-            f"training diverged at step {step + 1}: loss is {loss.item()}; lower the learning rate "
-            f"(now {config.learning_rate:g}) or use fp32 precision"
-        )
-    return loss
 
 
 def scales_text(scales: Sequence[float]) -> str:

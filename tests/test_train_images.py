@@ -2,17 +2,15 @@
 the toy world (pairs rendered to differ in one attribute), its errors, and what the trained slider does."""
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from collections import Counter
 
-import comfy.model_management
-import comfy.utils
 import pytest
 import torch
 from host import PACK_NAME, PACK_ROOT, denoise
 from torch import nn
+from training_checks import progress_values, steps_before_cancel, weights_hash
 
 errors = importlib.import_module(f"{PACK_NAME}.slider_core.errors")
 train_pairs = importlib.import_module(f"{PACK_NAME}.slider_core.train_pairs")
@@ -266,14 +264,6 @@ BASE_SETTINGS = dict(before_prompt="", after_prompt="", scales="1", rank=4, alph
                      precision="auto", gradient_checkpointing=False)
 
 
-def weights_hash(patcher) -> str:
-    digest = hashlib.sha256()
-    for key, value in sorted(patcher.model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def train(host, toy, pairs=None, **overrides):
     model, clip = toy
     inputs = {} if pairs is None else {"before_latent": pairs[0], "after_latent": pairs[1]}
@@ -305,34 +295,13 @@ def test_training_returns_a_described_slider_and_leaves_weights_bit_identical(ho
 
 
 def test_progress_bar_advances_once_per_step(host, toy, size_pairs):
-    calls = []
-    previous = comfy.utils.PROGRESS_BAR_HOOK
-    comfy.utils.set_progress_bar_global_hook(lambda value, total, preview=None, node_id=None: calls.append((value, total)))
-    try:
-        train(host, toy, size_pairs, steps=7)
-    finally:
-        comfy.utils.set_progress_bar_global_hook(previous)
+    calls = progress_values(lambda: train(host, toy, size_pairs, steps=7))
     assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
 
 
 def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy, size_pairs):
     before = weights_hash(toy[0])
-    steps_seen = []
-    previous = comfy.utils.PROGRESS_BAR_HOOK
-
-    def hook(value, total, preview=None, node_id=None):
-        steps_seen.append(value)
-        if value == 3:
-            comfy.model_management.interrupt_current_processing(True)
-
-    comfy.utils.set_progress_bar_global_hook(hook)
-    try:
-        with pytest.raises(comfy.model_management.InterruptProcessingException):
-            train(host, toy, size_pairs, steps=50)
-    finally:
-        comfy.utils.set_progress_bar_global_hook(previous)
-        comfy.model_management.interrupt_current_processing(False)
-    assert steps_seen == [1, 2, 3]
+    assert steps_before_cancel(lambda: train(host, toy, size_pairs, steps=50), cancel_at=3) == [1, 2, 3]
     assert weights_hash(toy[0]) == before
     assert all(not p.requires_grad or p.is_leaf for p in toy[0].model.parameters())
 

@@ -1,15 +1,13 @@
 """Train Slider From Prompts in the real host, on the toy world's model and CLIP (real host classes)."""
 from __future__ import annotations
 
-import hashlib
 import importlib
 import shutil
 
-import comfy.model_management
-import comfy.utils
 import pytest
 import torch
 from host import PACK_NAME, TINY_SD1_UNET, denoise
+from training_checks import progress_values, steps_before_cancel, weights_hash
 
 errors = importlib.import_module(f"{PACK_NAME}.slider_core.errors")
 
@@ -22,14 +20,6 @@ BASE_SETTINGS = dict(target="a blob", positive="a large blob", negative="a small
 @pytest.fixture(scope="module")
 def toy(host):
     return host.node("ConceptSlidersToyWorldLoader").load()
-
-
-def weights_hash(patcher) -> str:
-    digest = hashlib.sha256()
-    for key, value in sorted(patcher.model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def train(host, toy, **overrides):
@@ -68,38 +58,13 @@ def test_loss_decreases_over_a_short_run(host, toy, monkeypatch):
 
 
 def test_progress_bar_advances_once_per_step(host, toy):
-    calls = []
-    previous = comfy.utils.PROGRESS_BAR_HOOK
-
-    def hook(value, total, preview=None, node_id=None):
-        calls.append((value, total))
-
-    comfy.utils.set_progress_bar_global_hook(hook)
-    try:
-        train(host, toy, steps=7)
-    finally:
-        comfy.utils.set_progress_bar_global_hook(previous)
+    calls = progress_values(lambda: train(host, toy, steps=7))
     assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
 
 
 def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy):
     before = weights_hash(toy[0])
-    steps_seen = []
-    previous = comfy.utils.PROGRESS_BAR_HOOK
-
-    def hook(value, total, preview=None, node_id=None):
-        steps_seen.append(value)
-        if value == 3:
-            comfy.model_management.interrupt_current_processing(True)
-
-    comfy.utils.set_progress_bar_global_hook(hook)
-    try:
-        with pytest.raises(comfy.model_management.InterruptProcessingException):
-            train(host, toy, steps=50)
-    finally:
-        comfy.utils.set_progress_bar_global_hook(previous)
-        comfy.model_management.interrupt_current_processing(False)
-    assert steps_seen == [1, 2, 3]
+    assert steps_before_cancel(lambda: train(host, toy, steps=50), cancel_at=3) == [1, 2, 3]
     assert weights_hash(toy[0]) == before
     assert all(not p.requires_grad or p.is_leaf for p in toy[0].model.parameters())
 

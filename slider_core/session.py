@@ -1,0 +1,111 @@
+"""What every slider training run shares, whatever its objective (text prompts or image pairs).
+
+One place for the guarantees users rely on: the adaptors are fp32 master weights on the denoiser's device, the
+base model's parameters are frozen and restored (nothing of it is ever written, so an exception or a cancel
+anywhere leaves it as it was), gradient checkpointing is switched off again, forward passes are counted for the
+benchmarks, and a non-finite loss stops the run with the step and what to change.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from .checkpointing import checkpointed
+from .denoiser import CountingDenoiser, Denoiser
+from .errors import SliderConfigError, SliderError
+from .frozen import autograd_usable, frozen_parameters
+from .lora import TrainableSlider
+
+StepCallback = Callable[[int, int, float], None]
+Config = TypeVar("Config")
+
+
+class NonFiniteLossError(SliderError):
+    pass
+
+
+@dataclass
+class TrainResult:
+    slider: TrainableSlider
+    losses: list[float]
+    seconds: float
+    forward_equivalents: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingSession:
+    """The live pieces of one run: counted denoiser, adaptors, optimiser and the run's random stream."""
+
+    counted: CountingDenoiser
+    slider: TrainableSlider
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    started: float
+
+    def result(self, losses: list[float], steps: int) -> TrainResult:
+        return TrainResult(slider=self.slider, losses=losses, seconds=time.perf_counter() - self.started,
+                           forward_equivalents=self.counted.forward_equivalents() / steps,
+                           stats={"frozen_samples": self.counted.frozen_samples,
+                                  "grad_samples": self.counted.grad_samples})
+
+
+@contextlib.contextmanager
+def training_session(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], rank: int, alpha: float,
+                     learning_rate: float, seed: int, gradient_checkpointing: bool,
+                     checkpoint_units: list[nn.Module] | None) -> Iterator[TrainingSession]:
+    """Adaptors seeded from `seed`, AdamW over them only, the base frozen for the duration of the block."""
+    generator = torch.Generator().manual_seed(seed)
+    slider = TrainableSlider(denoiser.root, module_paths, stems, rank, alpha, seed)
+    slider.to(denoiser.device)
+    optimizer = torch.optim.AdamW(slider.parameters(), lr=learning_rate)
+    session = TrainingSession(CountingDenoiser(denoiser), slider, optimizer, generator, time.perf_counter())
+    with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
+            checkpointed(checkpoint_units or [], gradient_checkpointing):
+        yield session
+    optimizer.zero_grad(set_to_none=True)
+
+
+def check_finite(loss: torch.Tensor, step: int, learning_rate: float) -> torch.Tensor:
+    """`loss`, or a NonFiniteLossError naming the (1-based) step and the two settings that usually cure it."""
+    if not math.isfinite(loss.item()):
+        raise NonFiniteLossError(
+            f"training diverged at step {step + 1}: loss is {loss.item()}; lower the learning rate "
+            f"(now {learning_rate:g}) or use fp32 precision"
+        )
+    return loss
+
+
+def require(checks: list[tuple[bool, str]]) -> None:
+    """Raise the first failed check's message as a SliderConfigError."""
+    for ok, message in checks:
+        if not ok:
+            raise SliderConfigError(message)
+
+
+def common_checks(config: Any) -> list[tuple[bool, str]]:
+    """The settings both training configs share, checked the same way."""
+    return [
+        (config.steps >= 1, f"steps must be at least 1, got {config.steps}"),
+        (config.learning_rate > 0, f"learning rate must be positive, got {config.learning_rate}"),
+        (config.rank >= 1, f"rank must be at least 1, got {config.rank}"),
+        (config.alpha > 0, f"alpha must be positive, got {config.alpha}"),
+        (config.batch_size >= 1, f"batch size must be at least 1, got {config.batch_size}"),
+    ]
+
+
+def config_from_dict(cls: type[Config], values: dict[str, object]) -> Config:
+    """A config dataclass from a mapping, refusing keys it does not have (a typo must not be silently ignored)."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(values) - known
+    if unknown:
+        raise SliderConfigError(f"unknown training settings {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**values)

@@ -4,18 +4,28 @@ Reference-faithful = what rohitgandikota/sliders does per iteration: a fresh rol
 K ~ U{1..49} of 50 DDIM steps with CFG and the slider on, then each frozen prediction as its own batch-2 CFG
 forward with half thrown away, one direction only. Ours = the defaults of TrainConfig. Same UNet (SD1.5 size,
 random weights, built by the host from its config), same prompts, same resolution, each configuration in its
-own process so peak memory is comparable. Prints UNet forward-equivalents, seconds and peak memory per iteration.
-Usage: python benchmarks/train.py [--iterations N] [--resolution PX]
+own process. Prints UNet forward-equivalents and seconds per iteration, then peak training memory.
+
+Peak memory: on a GPU, torch.cuda.max_memory_allocated over the run. On the CPU there is no allocator statistic,
+and process RSS (what earlier versions printed) measures glibc's arenas, not tensors: it rose and fell with
+iteration counts and with the machine's other jobs. So on the CPU both configurations run the same number of
+iterations (--memory-iterations, the first of ours includes building its latent pool) under torch.profiler's
+memory recording, and the peak of the allocator's running total of live tensor bytes above the start is reported:
+the CPU equivalent of max_memory_allocated, independent of timing.
+Usage: python benchmarks/train.py [--iterations N] [--memory-iterations N] [--resolution PX]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
-import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -27,7 +37,7 @@ CONFIGS = {
 }
 
 
-def run_one(name: str, iterations: int, resolution: int) -> dict[str, float]:
+def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[str, Any]:
     from common import boot, device_name, sd15_model
 
     host = boot()
@@ -51,48 +61,75 @@ def run_one(name: str, iterations: int, resolution: int) -> dict[str, float]:
     config = train.TrainConfig(**settings)
     paths = hostm.slider_target_paths(model, "noxattn", True)
     stems = hostm.kohya_stems(model, paths)
-    cuda = torch.cuda.is_available()
-    with torch.inference_mode(False), torch.enable_grad():
-        denoiser = denoiser_m.ComfyDenoiser(model, encode, prompts.texts(), (resolution, resolution))
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        result = train.train_text_slider(denoiser, prompts, config, paths, stems)
-        seconds = time.perf_counter() - started
-    peak = (torch.cuda.max_memory_allocated() if cuda else
-            (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_rss) * 1024)
+    denoiser = denoiser_m.ComfyDenoiser(model, encode, prompts.texts(), (resolution, resolution))
+
+    def run() -> Any:
+        with torch.inference_mode(False), torch.enable_grad():
+            return train.train_text_slider(denoiser, prompts, config, paths, stems)
+
+    if measure == "memory":
+        return {"peak_memory_mb": peak_training_bytes(run) / 2**20, "device": device_name()}
+    started = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - started
     return {"seconds_per_iteration": seconds / iterations, "forward_equivalents": result.forward_equivalents,
-            "peak_memory_mb": peak / 2**20, "device": device_name()}
+            "device": device_name()}
+
+
+def peak_training_bytes(run: Callable[[], Any]) -> float:
+    """Peak live tensor bytes allocated by `run` above what was live when it started (see module docstring)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        start = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        run()
+        return torch.cuda.max_memory_allocated() - start
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+        run()
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.json"
+        profiler.export_chrome_trace(str(trace))
+        events = [event["args"] for event in json.loads(trace.read_text())["traceEvents"]
+                  if event.get("name") == "[memory]" and event["args"].get("Device Type") == 0]
+    start = events[0]["Total Allocated"] - events[0]["Bytes"]
+    return max(event["Total Allocated"] for event in events) - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=6,
-                        help="iterations of the reference configuration; ours runs a whole refresh period (25) "
-                             "so its per-iteration figures include the amortised latent generation")
+                        help="timed iterations of the reference configuration; ours runs a whole refresh period "
+                             "(25) so its per-iteration figures include the amortised latent generation")
+    parser.add_argument("--memory-iterations", type=int, default=2, help="iterations of each under the memory probe")
     parser.add_argument("--resolution", type=int, default=0, help="pixels; default 512 on GPU, 128 on CPU")
     parser.add_argument("--only", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=("time", "memory"), default="time", help=argparse.SUPPRESS)
     args = parser.parse_args()
     resolution = args.resolution or (512 if torch.cuda.is_available() else 128)
     if args.only:
-        print(json.dumps(run_one(args.only, args.iterations, resolution)))
+        print(json.dumps(run_one(args.only, args.iterations, resolution, args.measure)))
         return
-    results = {}
-    for name in CONFIGS:
-        iterations = args.iterations if name == "reference" else max(args.iterations, REFRESH_PERIOD)
+
+    def measured(name: str, iterations: int, measure: str) -> dict[str, Any]:
         command = [sys.executable, __file__, "--only", name, "--iterations", str(iterations),
-                   "--resolution", str(resolution)]
+                   "--resolution", str(resolution), "--measure", measure]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        results[name] = json.loads(output.strip().splitlines()[-1])
+        return json.loads(output.strip().splitlines()[-1])
+
     from common import report
 
-    print(f"device: {results['ours']['device']}; SD1.5-size UNet, {resolution}px")
-    ours, reference = results["ours"], results["reference"]
+    timed = {name: measured(name, args.iterations if name == "reference" else max(args.iterations, REFRESH_PERIOD),
+                            "time") for name in CONFIGS}
+    print(f"device: {timed['ours']['device']}; SD1.5-size UNet, {resolution}px")
+    ours, reference = timed["ours"], timed["reference"]
     report("train: UNet forward-equivalents per iteration", ours["forward_equivalents"],
            reference["forward_equivalents"], "fwd")
     report("train: seconds per iteration", ours["seconds_per_iteration"], reference["seconds_per_iteration"], "s")
-    report("train: peak training memory", ours["peak_memory_mb"], reference["peak_memory_mb"], "MiB")
+    memory = {name: measured(name, args.memory_iterations, "memory") for name in CONFIGS}
+    report(f"train: peak training memory ({args.memory_iterations} iterations each)", memory["ours"]["peak_memory_mb"],
+           memory["reference"]["peak_memory_mb"], "MiB")
 
 
 if __name__ == "__main__":

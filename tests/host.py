@@ -96,7 +96,15 @@ class Host:
     def node(self, class_type: str) -> Any:
         return self.nodes.NODE_CLASS_MAPPINGS[class_type]()
 
-    def run_graph(self, prompt: dict[str, Any]) -> dict[str, Any]:
+    def new_executor(self) -> Any:
+        """The host's PromptExecutor. Prompts run through the same executor share its cache, so an unchanged node's
+        outputs (a loaded MODEL) are reused by the next prompt, as in the running app."""
+        executor_class = self.execution.PromptExecutor
+        if "cache_type" in inspect.signature(executor_class.__init__).parameters:
+            return executor_class(StubServer(), cache_type=False, cache_size=None)
+        return executor_class(StubServer())
+
+    def run_graph(self, prompt: dict[str, Any], executor: Any = None) -> dict[str, Any]:
         """Validate and execute an API-format graph in-process; returns the UI outputs per node id."""
         validate = self.execution.validate_prompt
         if len(inspect.signature(validate).parameters) == 1:
@@ -105,12 +113,7 @@ class Host:
             valid = _resolve(validate("test", prompt, None))
         if not valid[0]:
             raise AssertionError(f"graph rejected by the host: {valid[1]} {valid[3]}")
-        server = StubServer()
-        executor_class = self.execution.PromptExecutor
-        if "cache_type" in inspect.signature(executor_class.__init__).parameters:
-            executor = executor_class(server, cache_type=False, cache_size=None)
-        else:
-            executor = executor_class(server)
+        executor = executor or self.new_executor()
         executor.execute(prompt, "test", {}, valid[2])
         if not executor.success:
             errors = [data for event, data in executor.status_messages if event == "execution_error"]

@@ -121,6 +121,7 @@ def test_atomic_save_leaves_old_file_when_writing_fails(host, tmp_path, monkeypa
       "lora_unet_x.lora_up.weight": torch.zeros(4, 2)}, "NaN"),
     ({"something_else": torch.zeros(3)}, "no LoRA weights"),
 ])
+@pytest.mark.bad_input("corrupt/empty/truncated slider file")
 def test_bad_files_are_named_and_explained(host, tmp_path, content, message):
     save_file(content, tmp_path / "bad.safetensors")
     with pytest.raises(errors.SliderFormatError, match=message) as caught:
@@ -132,6 +133,7 @@ class Payload:
     """Any non-tensor object: unpickling it would mean running code chosen by the file's author."""
 
 
+@pytest.mark.bad_input("pickle-only .pt file")
 def test_pickle_checkpoints_that_need_code_are_refused(host, tmp_path):
     torch.save({"weights": Payload()}, tmp_path / "evil.pt")
     with pytest.raises(errors.SliderFormatError, match="evil.pt: refused"):

@@ -94,7 +94,8 @@ def mutations(original: bytes, rng: random.Random):
     yield "garbage", bytes(rng.randrange(256) for _ in range(256))
 
 
-def test_fuzzed_files_only_ever_raise_our_error(tmp_path):
+@pytest.mark.bad_input("fuzzed slider file")
+def test_fuzzed_files_only_ever_raise_our_error(tmp_path, request):
     deltas = {"lora_unet_a_proj": slider_module.LowRankDelta(torch.randn(2, 5), torch.randn(3, 2), 1.0),
               "lora_unet_b_conv": slider_module.LowRankDelta(torch.randn(2, 3, 3, 3), torch.randn(4, 2, 1, 1), 2.0)}
     slider = slider_module.Slider(deltas, slider_module.SliderMetadata(architecture="sd1", preserve=["x"]))
@@ -114,6 +115,7 @@ def test_fuzzed_files_only_ever_raise_our_error(tmp_path):
             outcome["refused with SliderFormatError"] += 1
     print(f"\nfuzz: {sum(kinds.values())} mutated files, kinds {dict(kinds)}, outcomes {dict(outcome)}")
     assert outcome["refused with SliderFormatError"] > sum(kinds.values()) // 2
+    request.node.bad_inputs_tried = sum(kinds.values())
 
 
 @pytest.mark.parametrize(("tensors", "message"), [
@@ -128,6 +130,7 @@ def test_fuzzed_files_only_ever_raise_our_error(tmp_path):
     ({"lora_unet_x.lora_down.weight": torch.zeros(2, 4), "lora_unet_x.lora_up.weight": torch.full((4, 2), float("inf"))},
      "NaN or Inf"),
 ])
+@pytest.mark.bad_input("malformed tensor")
 def test_malformed_tensors_are_named(tmp_path, tensors, message):
     from safetensors.torch import save_file
 

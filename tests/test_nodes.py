@@ -39,6 +39,7 @@ def test_node_definition_is_complete(host, node_id):
     assert info is node_class
 
 
+@pytest.mark.bad_input("slider for another architecture")
 def test_slider_for_another_architecture_is_refused_by_name(host):
     sd1, sdxl = tiny_model("sd1"), tiny_model("sdxl")
     slider = random_slider(sdxl, name="xl_smile")
@@ -46,6 +47,7 @@ def test_slider_for_another_architecture_is_refused_by_name(host):
         host.node("ConceptSlidersStrength").apply(sd1, slider, 1.0, 0.0, 1.0)
 
 
+@pytest.mark.bad_input("slider with foreign keys")
 def test_unknown_architecture_with_foreign_keys_reports_match_count(host):
     sd1 = tiny_model("sd1")
     slider = random_slider(tiny_model("sdxl"), name="mystery")
@@ -54,15 +56,18 @@ def test_unknown_architecture_with_foreign_keys_reports_match_count(host):
         host.node("ConceptSlidersStrength").apply(sd1, slider, 1.0, 0.0, 1.0)
 
 
-def test_save_refuses_names_that_escape_and_never_overwrites(host, sliders_dir):
+@pytest.mark.bad_input("unsafe save name")
+def test_save_refuses_names_that_escape_and_never_overwrites(host, sliders_dir, request):
     slider = random_slider(tiny_model("sd1"))
     save = host.node("ConceptSlidersSave")
     first = save.save(slider, "faces/age", "fp16")["result"][0]
     second = save.save(slider, "faces/age", "fp16")["result"][0]
     assert first != second and first.endswith("age_00001.safetensors") and second.endswith("age_00002.safetensors")
-    for bad in ("../escape", "/etc/passwd", "a/../../b", "nul\x00byte", "", "CON", "faces/nul.txt", "x/./y"):
+    bad_names = ("../escape", "/etc/passwd", "a/../../b", "nul\x00byte", "", "CON", "faces/nul.txt", "x/./y")
+    for bad in bad_names:
         with pytest.raises(errors.SliderConfigError, match="not allowed|escapes"):
             save.save(slider, bad, "fp16")
+    request.node.bad_inputs_tried = len(bad_names)
 
 
 def test_load_lists_both_folders_and_describes_the_slider(host, sliders_dir):

@@ -80,6 +80,7 @@ def test_start_percent_keeps_early_steps_of_the_plain_model(host, setup):
     assert (late[1] - late[0]).abs().mean() < (full[1] - full[0]).abs().mean()
 
 
+@pytest.mark.bad_input("cancel mid-sweep")
 def test_progress_counts_samples_and_cancel_stops_the_sweep(host, setup):
     import comfy.model_management
     import comfy.utils
@@ -104,6 +105,7 @@ def test_progress_counts_samples_and_cancel_stops_the_sweep(host, setup):
 
 @pytest.mark.parametrize(("text", "culprit"), [("-1, 0, big", "'big'"), ("1,,2 x3", "'x3'"), ("0 12", "'12'"),
                                                 ("nan", "'nan'"), (" , ", "no numbers")])
+@pytest.mark.bad_input("bad strength list")
 def test_bad_strengths_name_the_entry(host, setup, text, culprit):
     with pytest.raises(errors.SliderConfigError, match=culprit):
         run_sweep(host, setup, text)
@@ -145,6 +147,7 @@ def test_grid_title_adds_a_strip_on_top(host):
     assert torch.equal(titled[0, strip:], plain[0])
 
 
+@pytest.mark.bad_input("bad strength list")
 def test_grid_refuses_a_batch_that_does_not_fill_the_columns(host):
     with pytest.raises(errors.SliderConfigError, match=r"5 images cannot fill 3 columns"):
         host.node("ConceptSlidersSweepGrid").grid(cell_images(1, 5), "-1 0 1")

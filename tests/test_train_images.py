@@ -189,6 +189,7 @@ def test_pair_sampler_visits_every_pair_equally():
     ({"learning_rate": 0.0}, "learning rate must be positive"),
     ({"batch_size": 0}, "batch size must be at least 1"),
 ])
+@pytest.mark.bad_input("bad training setting")
 def test_pair_config_is_validated(settings, message):
     with pytest.raises(errors.SliderConfigError, match=message):
         train_pairs.PairConfig(**settings)
@@ -200,6 +201,7 @@ def test_pair_config_from_dict_refuses_unknown_keys():
         train_pairs.PairConfig.from_dict({"bidirectional": True})
 
 
+@pytest.mark.bad_input("bad training setting")
 def test_scales_text_is_parsed_and_bad_entries_named():
     assert train_pairs.parse_scales("1") == (1.0,)
     assert train_pairs.parse_scales(" 1, 2 3") == (1.0, 2.0, 3.0)
@@ -240,6 +242,7 @@ def test_fit_images_crops_the_centre_instead_of_squashing():
     ((2, 4, 12, 16), (2, 4, 12, 16), "multiples of 8"),
     ((0, 4, 16, 16), (0, 4, 16, 16), "no pairs"),
 ])
+@pytest.mark.bad_input("mismatched image pair")
 def test_pair_latents_are_checked(before, after, message):
     with pytest.raises(errors.SliderConfigError, match=message):
         train_pairs.check_pairs(torch.zeros(before), torch.zeros(after), 4)
@@ -299,6 +302,7 @@ def test_progress_bar_advances_once_per_step(host, toy, size_pairs):
     assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
 
 
+@pytest.mark.bad_input("cancel mid-training")
 def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy, size_pairs):
     before = weights_hash(toy[0])
     assert steps_before_cancel(lambda: train(host, toy, size_pairs, steps=50), cancel_at=3) == [1, 2, 3]
@@ -306,6 +310,7 @@ def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy, size_
     assert all(not p.requires_grad or p.is_leaf for p in toy[0].model.parameters())
 
 
+@pytest.mark.bad_input("diverging training")
 def test_divergence_is_reported_with_the_step_and_leaves_weights_intact(host, toy, size_pairs):
     before = weights_hash(toy[0])
     with pytest.raises(train_module.NonFiniteLossError, match=r"diverged at step \d+.*lower the learning rate"):
@@ -371,6 +376,7 @@ def latent(count: int, channels: int = 4, size: int = 16) -> dict[str, torch.Ten
     ({"before_latent": latent(2), "after_latent": latent(2), "scales": "1, big"}, "entry 'big' is not a number"),
     ({"before_latent": latent(2), "after_latent": latent(2), "train_method": "everything"}, "unknown train method"),
 ])
+@pytest.mark.bad_input("mismatched image pair")
 def test_bad_inputs_are_clear_errors_naming_the_input(host, toy, inputs, message):
     before = weights_hash(toy[0])
     with pytest.raises(errors.SliderConfigError, match=message):

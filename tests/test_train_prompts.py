@@ -7,6 +7,7 @@ import shutil
 import pytest
 import torch
 from host import PACK_NAME, TINY_SD1_UNET, denoise
+from safetensors.torch import load_file
 from training_checks import progress_values, steps_before_cancel, weights_hash
 
 errors = importlib.import_module(f"{PACK_NAME}.slider_core.errors")
@@ -62,6 +63,7 @@ def test_progress_bar_advances_once_per_step(host, toy):
     assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
 
 
+@pytest.mark.bad_input("cancel mid-training")
 def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy):
     before = weights_hash(toy[0])
     assert steps_before_cancel(lambda: train(host, toy, steps=50), cancel_at=3) == [1, 2, 3]
@@ -69,6 +71,7 @@ def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy):
     assert all(not p.requires_grad or p.is_leaf for p in toy[0].model.parameters())
 
 
+@pytest.mark.bad_input("diverging training")
 def test_divergence_is_reported_with_the_step_and_leaves_weights_intact(host, toy):
     before = weights_hash(toy[0])
     with pytest.raises(errors.SliderError, match=r"diverged at step \d+.*lower the learning rate"):
@@ -90,11 +93,13 @@ def test_same_seed_same_slider_on_cpu(host, toy):
     ({"resolution": 100}, "not a multiple of 64"),
     ({"trajectory": "teleport"}, "unknown trajectory"),
 ])
+@pytest.mark.bad_input("bad training setting")
 def test_bad_settings_are_clear_errors(host, toy, overrides, message):
     with pytest.raises(errors.SliderConfigError, match=message):
         train(host, toy, **overrides)
 
 
+@pytest.mark.bad_input("untrainable model family")
 def test_model_family_we_cannot_train_is_refused(host, toy):
     import comfy.model_base
     import comfy.model_patcher
@@ -120,3 +125,25 @@ def test_trained_slider_saved_file_matches_comfyui_lora_loader(host, toy, slider
     assert torch.equal(denoise(ours), denoise(native))
     assert not torch.equal(denoise(ours), denoise(toy[0]))
     (host.loras_dir / "trained.safetensors").unlink()
+
+
+def test_two_trainings_queued_one_after_the_other_both_succeed(host, sliders_dir):
+    """Two prompts through one executor, as the app's queue runs them: the second reuses the cached toy model the
+    first trained on. Same seed, so the second slider equals the first bit for bit only if the first training left
+    nothing behind in the shared model (weights, hooks, grad flags, patches)."""
+    settings = {**BASE_SETTINGS, "steps": 6}
+    graph = {
+        "1": {"class_type": "ConceptSlidersToyWorldLoader", "inputs": {}},
+        "2": {"class_type": "ConceptSlidersTrainFromPrompts", "inputs": {"model": ["1", 0], "clip": ["1", 1], **settings}},
+        "3": {"class_type": "ConceptSlidersSave",
+              "inputs": {"slider": ["2", 0], "filename_prefix": "queued", "precision": "fp32"}},
+    }
+    executor = host.new_executor()
+    host.run_graph(graph, executor)
+    graph["3"]["inputs"]["filename_prefix"] = "queued_again"  # a changed save node forces the training to run again
+    graph["2"]["inputs"]["learning_rate"] = BASE_SETTINGS["learning_rate"] * (1 + 1e-9)
+    host.run_graph(graph, executor)
+    first, second = (load_file(next(sliders_dir.glob(f"{prefix}_0*.safetensors")))
+                     for prefix in ("queued", "queued_again"))
+    assert first.keys() == second.keys() and len(first) > 0
+    assert all(torch.allclose(first[key], second[key], rtol=1e-5, atol=1e-7) for key in first)

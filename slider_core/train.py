@@ -16,7 +16,7 @@ from .denoiser import CountingDenoiser, Denoiser
 from .lora import TrainableSlider
 from .objectives import guidance_direction, guided_target, text_slider_loss
 from .prompts import SliderPrompts
-from .session import (
+from .training_run import (
     NonFiniteLossError,
     StepCallback,
     TrainResult,
@@ -24,7 +24,7 @@ from .session import (
     common_checks,
     config_from_dict,
     require,
-    training_session,
+    training_run,
 )
 from .trajectories import TRAJECTORIES, LatentSource
 
@@ -84,12 +84,12 @@ def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts, config: TrainC
     submodules recomputed in backward when gradient checkpointing is on."""
     shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
     uncond = len(prompts.texts()) - 1
-    with training_session(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                          config.gradient_checkpointing, checkpoint_units) as session:
+    with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
+                          config.gradient_checkpointing, checkpoint_units) as run:
         source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
-                              config.trajectory_cfg, config.refresh_every, session.generator, denoiser.device)
-        losses = _optimise(session.counted, session.slider, session.optimizer, source, prompts, config, on_step)
-    return session.result(losses, config.steps)
+                              config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
+        losses = _optimise(run.counted, run.slider, run.optimizer, source, prompts, config, on_step)
+    return run.result(losses, config.steps)
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,

@@ -40,7 +40,7 @@ from .denoiser import CountingDenoiser, Denoiser
 from .errors import SliderConfigError
 from .lora import TrainableSlider
 from .objectives import image_pair_loss
-from .session import StepCallback, TrainResult, check_finite, common_checks, config_from_dict, require, training_session
+from .training_run import StepCallback, TrainResult, check_finite, common_checks, config_from_dict, require, training_run
 
 MAX_SCALE = 10.0  # Slider Strength's own range: a pair trained beyond it could not be reproduced at sampling time
 LATENT_MULTIPLE = 8  # SD UNets downsample latents 3x by 2; pixels are 8x latents, hence images in multiples of 64
@@ -198,11 +198,11 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
     to cancel; base weights are never written, so any exception leaves the model as it was.
     """
     check_pairs(before, after, denoiser.latent_channels)
-    with training_session(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                          config.gradient_checkpointing, checkpoint_units) as session:
-        losses = _optimise(session.counted, session.slider, session.optimizer, before, after, config,
-                           session.generator, prompt_ids, on_step)
-    return session.result(losses, config.steps)
+    with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
+                          config.gradient_checkpointing, checkpoint_units) as run:
+        losses = _optimise(run.counted, run.slider, run.optimizer, before, after, config,
+                           run.generator, prompt_ids, on_step)
+    return run.result(losses, config.steps)
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,

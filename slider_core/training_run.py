@@ -42,7 +42,7 @@ class TrainResult:
 
 
 @dataclass
-class TrainingSession:
+class TrainingRun:
     """The live pieces of one run: counted denoiser, adaptors, optimiser and the run's random stream."""
 
     counted: CountingDenoiser
@@ -59,18 +59,18 @@ class TrainingSession:
 
 
 @contextlib.contextmanager
-def training_session(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], rank: int, alpha: float,
+def training_run(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], rank: int, alpha: float,
                      learning_rate: float, seed: int, gradient_checkpointing: bool,
-                     checkpoint_units: list[nn.Module] | None) -> Iterator[TrainingSession]:
+                     checkpoint_units: list[nn.Module] | None) -> Iterator[TrainingRun]:
     """Adaptors seeded from `seed`, AdamW over them only, the base frozen for the duration of the block."""
     generator = torch.Generator().manual_seed(seed)
     slider = TrainableSlider(denoiser.root, module_paths, stems, rank, alpha, seed)
     slider.to(denoiser.device)
     optimizer = torch.optim.AdamW(slider.parameters(), lr=learning_rate)
-    session = TrainingSession(CountingDenoiser(denoiser), slider, optimizer, generator, time.perf_counter())
+    run = TrainingRun(CountingDenoiser(denoiser), slider, optimizer, generator, time.perf_counter())
     with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
             checkpointed(checkpoint_units or [], gradient_checkpointing):
-        yield session
+        yield run
     optimizer.zero_grad(set_to_none=True)
 
 

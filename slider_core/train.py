@@ -8,7 +8,7 @@ versus the reference's ~50 CFG forwards of rollout plus four batch-2 predictions
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 
 import torch
@@ -21,6 +21,7 @@ from .frozen import autograd_usable, frozen_parameters
 from .lora import TrainableSlider
 from .objectives import guidance_direction, guided_target, text_slider_loss
 from .prompts import SliderPrompts
+from .session import TrainingSession
 from .trajectories import TRAJECTORIES, LatentSource
 
 FROZEN_BATCHING = ("batched", "reference")
@@ -88,40 +89,49 @@ class NonFiniteLossError(SliderError):
     pass
 
 
-def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts, config: TrainConfig, module_paths: list[str],
-                      stems: dict[str, str], on_step: StepCallback | None = None,
-                      checkpoint_units: list[nn.Module] | None = None) -> TrainResult:
+def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts | Sequence[SliderPrompts], config: TrainConfig,
+                      module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
+                      checkpoint_units: list[nn.Module] | None = None,
+                      session: TrainingSession | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights). `on_step` may raise to cancel: nothing of the
     base model is modified, so an exception anywhere leaves it as it was. `checkpoint_units` are the
-    submodules recomputed in backward when gradient checkpointing is on."""
+    submodules recomputed in backward when gradient checkpointing is on. `session` (resume, checkpoints,
+    data parallelism) sees the run's state before the first step and after each one.
+
+    Several prompt sets (the reference's prompts YAML with several entries) are one slider trained on a set drawn
+    per step, as the reference does; the denoiser then holds `entry_texts(sets)`. The latent source generates
+    from the target of the set drawn when it refreshes."""
+    entries = [prompts] if isinstance(prompts, SliderPrompts) else list(prompts)
+    check_entries(entries)
     counted = CountingDenoiser(denoiser)
     generator = torch.Generator().manual_seed(config.seed)
     slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, config.seed)
     slider.to(denoiser.device)
     optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
     shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
-    uncond = len(prompts.texts()) - 1
+    uncond = len(entries[0].texts()) - 1
     source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
                           config.trajectory_cfg, config.refresh_every, generator, denoiser.device)
+    # after the source has taken its seed: a resumed renoise run with refresh_every 1 repeats the original exactly
+    start = session.begin(slider, optimizer, generator) if session is not None else 0
     started = time.perf_counter()
     scale_values = [1.0, -1.0] if config.bidirectional else [1.0]
     units = checkpoint_units or []
     with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), checkpointed(units, config.gradient_checkpointing):
-        losses = _optimise(counted, slider, optimizer, source, prompts, config, scale_values, on_step)
+        losses = _optimise(counted, slider, optimizer, source, entries, config, scale_values, on_step, start,
+                           session, generator)
     optimizer.zero_grad(set_to_none=True)
-    per_step = counted.forward_equivalents() / config.steps
+    per_step = counted.forward_equivalents() / max(1, config.steps - start)
     return TrainResult(slider=slider, losses=losses, seconds=time.perf_counter() - started, forward_equivalents=per_step,
                        stats={"frozen_samples": counted.frozen_samples, "grad_samples": counted.grad_samples})
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
-              source: LatentSource, prompts: SliderPrompts, config: TrainConfig, scale_values: list[float],
-              on_step: StepCallback | None) -> list[float]:
-    target, anchor = 0, 1
-    count = prompts.concept_count
-    positives = list(range(2, 2 + count))
-    negatives = list(range(2 + count, 2 + 2 * count))
-    uncond = 2 + 2 * count
+              source: LatentSource, entries: list[SliderPrompts], config: TrainConfig, scale_values: list[float],
+              on_step: StepCallback | None, start: int, session: TrainingSession | None,
+              generator: torch.Generator) -> list[float]:
+    count = entries[0].concept_count
+    width = len(entries[0].texts())
     batch = config.batch_size
     root = counted.root
     losses: list[float] = []
@@ -130,12 +140,20 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
         with slider.attached(root, torch.ones(x.shape[0], device=x.device)):
             return counted.eps(x, sigma, ids)
 
-    for step in range(config.steps):
+    for step in range(start, config.steps):
+        # one set per step; a single set draws nothing, so its random stream is that of a one-set run
+        drawn = int(torch.randint(len(entries), (1,), generator=generator)) if len(entries) > 1 else 0
+        offset = drawn * width
+        target, anchor = offset, offset + 1
+        positives = list(range(offset + 2, offset + 2 + count))
+        negatives = list(range(offset + 2 + count, offset + 2 + 2 * count))
+        uncond = offset + 2 + 2 * count
+        source.target, source.uncond = target, uncond
         with torch.no_grad():
             x_t, sigma = source.sample(slid_eps if config.trajectory == "rollout" else counted.eps)
             eps_anchor, eps_positive, eps_negative = _frozen_predictions(
                 counted, x_t, sigma, anchor, positives, negatives, uncond, config.frozen_batching)
-            direction = prompts.sign * guidance_direction(eps_positive, eps_negative)
+            direction = entries[drawn].sign * guidance_direction(eps_positive, eps_negative)
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for scale in scale_values:
@@ -153,9 +171,26 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
             total += loss.item()
         optimizer.step()
         losses.append(total)
+        if session is not None:
+            session.step_done(step + 1, slider, optimizer, generator)
         if on_step is not None:
             on_step(step + 1, config.steps, total)
     return losses
+
+
+def entry_texts(entries: Sequence[SliderPrompts]) -> list[str]:
+    """The texts a denoiser must hold for these prompt sets, set after set (ids offset by set)."""
+    return [text for entry in entries for text in entry.texts()]
+
+
+def check_entries(entries: Sequence[SliderPrompts]) -> None:
+    if not entries:
+        raise SliderConfigError("no prompts: give at least one target/positive/negative set")
+    counts = {entry.concept_count for entry in entries}
+    if len(counts) > 1:
+        raise SliderConfigError(
+            f"prompt sets have different numbers of preservation concepts ({sorted(counts)}): give every set the same"
+        )
 
 
 def _frozen_predictions(denoiser: CountingDenoiser, x_t: torch.Tensor, sigma: torch.Tensor, anchor: int,

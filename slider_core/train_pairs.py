@@ -44,6 +44,7 @@ from .errors import SliderConfigError
 from .frozen import autograd_usable, frozen_parameters
 from .lora import TrainableSlider
 from .objectives import image_pair_loss
+from .session import TrainingSession
 from .train import NonFiniteLossError, StepCallback, TrainResult
 
 MAX_SCALE = 10.0  # Slider Strength's own range: a pair trained beyond it could not be reproduced at sampling time
@@ -206,11 +207,14 @@ class PairSampler:
 def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Tensor, config: PairConfig,
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       checkpoint_units: list[nn.Module] | None = None,
-                      prompt_ids: tuple[int, int] = (0, 1)) -> TrainResult:
+                      prompt_ids: tuple[int, int] = (0, 1), session: TrainingSession | None = None,
+                      pair_scales: torch.Tensor | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights) on N pairs of model-space latents (N, C, H, W).
 
     `prompt_ids` index the denoiser's prompts for the before and after side (c_A, c_B). `on_step` may raise
-    to cancel; base weights are never written, so any exception leaves the model as it was.
+    to cancel; base weights are never written, so any exception leaves the model as it was. `session` as in
+    train_text_slider. `pair_scales` (N,) fixes each pair's strength (the reference's folders made for one
+    scale each) instead of drawing one of `config.scales` per step.
     """
     check_pairs(before, after, denoiser.latent_channels)
     counted = CountingDenoiser(denoiser)
@@ -218,19 +222,25 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
     slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, config.seed)
     slider.to(denoiser.device)
     optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
+    start = session.begin(slider, optimizer, generator) if session is not None else 0
+    if pair_scales is not None and tuple(pair_scales.shape) != (before.shape[0],):
+        raise SliderConfigError(f"pair_scales has shape {tuple(pair_scales.shape)}; expected one scale per pair "
+                                f"({before.shape[0]})")
     started = time.perf_counter()
     with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
             checkpointed(checkpoint_units or [], config.gradient_checkpointing):
-        losses = _optimise(counted, slider, optimizer, before, after, config, generator, prompt_ids, on_step)
+        losses = _optimise(counted, slider, optimizer, before, after, config, generator, prompt_ids, on_step,
+                           start, session, pair_scales)
     optimizer.zero_grad(set_to_none=True)
     return TrainResult(slider=slider, losses=losses, seconds=time.perf_counter() - started,
-                       forward_equivalents=counted.forward_equivalents() / config.steps,
+                       forward_equivalents=counted.forward_equivalents() / max(1, config.steps - start),
                        stats={"frozen_samples": counted.frozen_samples, "grad_samples": counted.grad_samples})
 
 
 def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
               before: torch.Tensor, after: torch.Tensor, config: PairConfig, generator: torch.Generator,
-              prompt_ids: tuple[int, int], on_step: StepCallback | None) -> list[float]:
+              prompt_ids: tuple[int, int], on_step: StepCallback | None, start: int = 0,
+              session: TrainingSession | None = None, pair_scales: torch.Tensor | None = None) -> list[float]:
     device = counted.device
     before = before.detach().to(device)
     after = after.detach().to(device)
@@ -239,15 +249,16 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
     batch = config.batch_size
     prompts = [prompt_ids[0]] * batch + [prompt_ids[1]] * batch
     losses: list[float] = []
-    for step in range(config.steps):
+    for step in range(start, config.steps):
         indices = torch.tensor(sampler.take(batch))
         scale = config.scales[int(torch.randint(len(config.scales), (1,), generator=generator))]
+        level = torch.full((batch,), scale) if pair_scales is None else pair_scales[indices].float()
         sigma = sigma_table[torch.randint(len(sigma_table), (batch,), generator=generator)]
         noise = torch.randn((batch, *before.shape[1:]), generator=generator).to(device=device, dtype=before.dtype)
         sigma = sigma.to(device)
         spread = sigma.view(-1, 1, 1, 1).to(before.dtype)
         x = torch.cat([before[indices.to(device)] + spread * noise, after[indices.to(device)] + spread * noise])
-        scales = torch.cat([torch.full((batch,), -scale), torch.full((batch,), scale)]).to(device)
+        scales = torch.cat([-level, level]).to(device)
         optimizer.zero_grad(set_to_none=True)
         if config.side_batching == "joint":
             with slider.attached(counted.root, scales):
@@ -265,6 +276,8 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
                 total += loss.item()
         optimizer.step()
         losses.append(total)
+        if session is not None:
+            session.step_done(step + 1, slider, optimizer, generator)
         if on_step is not None:
             on_step(step + 1, config.steps, total)
     return losses

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--folder-main", "--folder_main", dest="folder_main", type=Path,
                        help="image-pair slider: the folder holding one sub-folder per scale")
     train.add_argument("--folders", help="image-pair slider: sub-folder names, comma-separated (e.g. 'low,high')")
-    train.add_argument("--scales", help="image-pair slider: one strength per folder, comma-separated (e.g. '-1,1')")
+    train.add_argument("--scales", help="image-pair slider: one strength per folder, comma-separated; write --scales=-1,1 when "
+                            "the list starts with a minus sign")
     train.add_argument("--resume", type=Path, help="continue from a checkpoint written by an earlier run")
     train.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")

@@ -19,8 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import SliderConfigError
+from .bypass import LowRankBranches
+from .errors import SliderConfigError, SliderMismatchError
 from .keys import kohya_stem
+from .slider import Slider
 from .targets import DIFFUSERS_ROLES, select_target_modules
 from .unet_names import diffusers_to_ldm
 
@@ -52,7 +54,7 @@ def load_model(path: str | Path, device: torch.device, config_folder: str | Path
     import diffusers
 
     source = Path(path)
-    options: dict[str, Any] = {"torch_dtype": dtype, "local_files_only": True}
+    options: dict[str, Any] = {"dtype": dtype, "local_files_only": True}
     if source.is_dir():
         if not (source / "model_index.json").is_file():
             raise SliderConfigError(f"{source} is a folder but not a diffusers pipeline (no model_index.json)")
@@ -201,3 +203,15 @@ def encode_images(model: DiffusersModel, images: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         latents = vae.encode(pixels).latent_dist.mean
     return latents * float(vae.config.scaling_factor)
+
+
+def slider_branches(model: DiffusersModel, slider: Slider, strength: float) -> LowRankBranches:
+    """A slider file applied to the diffusers UNet at `strength` (forward hooks, weights untouched): use
+    `with slider_branches(...).attached(model.unet): pipeline(...)`."""
+    every = target_paths(model, "full", include_conv=True)
+    by_stem = {stem: path for path, stem in kohya_stems(model, every).items()}
+    missing = [stem for stem in slider.deltas if stem not in by_stem]
+    if missing:
+        raise SliderMismatchError(f"slider '{slider.name}' does not fit this {model.architecture} UNet: "
+                                  f"{len(missing)} modules unknown, e.g. {missing[0]}")
+    return LowRankBranches.from_slider(slider, by_stem, strength)

@@ -130,19 +130,20 @@ def interrupt_at(monkeypatch: pytest.MonkeyPatch, stop_step: int) -> None:
 def test_ctrl_c_stops_after_the_step_without_a_slider_file_and_resume_finishes_identically(
         tmp_path, sd1_folder, monkeypatch, capsys):
     straight = text_config(tmp_path, sd1_folder, steps=4, name="straight")
-    assert cli.main(["train", "--config", str(straight), "--no-progress"]) == 0
+    cpu = ["--no-progress", "--device", "cpu"]  # bitwise repeatable kernels
+    assert cli.main(["train", "--config", str(straight), *cpu]) == 0
 
     stopped = text_config(tmp_path, sd1_folder, steps=4, every=1, name="stopped")
     with monkeypatch.context() as patch:
         interrupt_at(patch, 2)
-        assert cli.main(["train", "--config", str(stopped), "--no-progress"]) == cli.EXIT_INTERRUPTED
+        assert cli.main(["train", "--config", str(stopped), *cpu]) == cli.EXIT_INTERRUPTED
     output = tmp_path / "out" / "stopped.safetensors"
     checkpoint = tmp_path / "out" / "stopped.checkpoint.pt"
     assert not output.exists(), "an interrupted run must not leave a slider file"
     assert session_module.load_checkpoint(checkpoint).step == 2
     assert "--resume" in capsys.readouterr().err
 
-    assert cli.main(["train", "--config", str(stopped), "--no-progress", "--resume", str(checkpoint)]) == 0
+    assert cli.main(["train", "--config", str(stopped), *cpu, "--resume", str(checkpoint)]) == 0
     assert session_module.load_checkpoint(checkpoint).step == 4
     expected = formats.load_slider(tmp_path / "out" / "straight.safetensors")
     resumed = formats.load_slider(output)
@@ -151,7 +152,7 @@ def test_ctrl_c_stops_after_the_step_without_a_slider_file_and_resume_finishes_i
 
     other = text_config(tmp_path, sd1_folder, steps=4, name="other")
     other.write_text(other.read_text().replace("an old person", "a tall person"))
-    assert cli.main(["train", "--config", str(other), "--no-progress", "--resume", str(checkpoint)]) == cli.EXIT_CONFIG
+    assert cli.main(["train", "--config", str(other), *cpu, "--resume", str(checkpoint)]) == cli.EXIT_CONFIG
     assert "different settings" in capsys.readouterr().err
 
 
@@ -205,6 +206,21 @@ def test_torch_distributed_path_averages_gradients(tmp_path, sd1_folder, monkeyp
         dist.destroy_process_group()
     assert calls == [1, 1, 1]
     assert (tmp_path / "out" / "age.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_under_torchrun_train_one_slider(tmp_path, sd1_folder):
+    """The documented launch, `torchrun --nproc_per_node 2 -m slider_core train ...`, on the CPU (gloo): both
+    processes run, rank 0 alone writes the checkpoint and the slider (~25 s on 2 shared cores)."""
+    config = text_config(tmp_path, sd1_folder, steps=2, every=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "slider_core",
+                           "train", "--config", str(config), "--no-progress", "--device", "cpu"],
+                          cwd=PACK_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("saved ") == 1
+    assert session_module.load_checkpoint(tmp_path / "out" / "age.checkpoint.pt").step == 2
+    assert formats.load_slider(tmp_path / "out" / "age.safetensors").metadata.architecture == "sd1"
 
 
 def test_sdxl_slider_uses_the_original_unet_names_comfyui_maps(tmp_path, host):

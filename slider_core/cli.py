@@ -91,8 +91,10 @@ def run(job: Job, args: argparse.Namespace) -> int:
     paths = diffusers_host.target_paths(model, job.train_method, job.include_conv)
     stems = diffusers_host.kohya_stems(model, paths)
     resolution = job.resolution or model.native_resolution
+    # what a checkpoint is only valid for; `steps` is left out so a resumed run may train longer
+    trained = {key: value for key, value in dataclasses.asdict(job.text or job.pair_config).items() if key != "steps"}
     settings = {"model": str(job.model), "architecture": model.architecture, "modules": len(paths),
-                "method": job.train_method, "conv": job.include_conv, "config": dataclasses.asdict(job.text or job.pair_config),
+                "method": job.train_method, "conv": job.include_conv, "config": trained,
                 "prompts": [dataclasses.asdict(entry) for entry in job.prompts]}
     checkpoint = job.output.with_name(job.output.stem + ".checkpoint.pt")
     session: TrainingSession = CheckpointingSession(checkpoint, job.checkpoint_every, settings, args.resume,

@@ -239,3 +239,30 @@ def test_sdxl_slider_uses_the_original_unet_names_comfyui_maps(tmp_path, host):
         assert stems[path] == "lora_unet_" + names[path + ".weight"][: -len(".weight")].replace(".", "_")
     denoiser = diffusers_host.DiffusersDenoiser(model, ["a person", ""], (64, 64))
     assert denoiser.added["text_embeds"].shape == (2, 32) and denoiser.added["time_ids"].shape == (2, 6)
+
+
+def test_reference_prompts_with_two_entries_train_one_slider_on_both(tmp_path, sd1_folder, monkeypatch):
+    """The reference's shipped prompts.yaml (male/female, old vs young): one slider, an entry drawn per step."""
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text("".join(
+        f'- target: "{who} person"\n  positive: "{who} person, very old"\n  unconditional: "{who} person, very young"\n'
+        f'  neutral: "{who} person"\n  action: "enhance"\n  guidance_scale: 4\n  resolution: 64\n  batch_size: 1\n'
+        for who in ("male", "female")))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"prompts_file: {prompts}\npretrained_model:\n  name_or_path: {sd1_folder}\n"
+                      "network:\n  type: c3lier\n  training_method: noxattn\ntrain:\n  precision: float32\n"
+                      f"  iterations: 6\n  lr: 0.001\n  max_denoising_steps: 3\nsave:\n  name: age\n"
+                      f"  path: {tmp_path / 'out'}\n  per_steps: 0\n")
+    seen: set[int] = set()
+    original = diffusers_host.DiffusersDenoiser.eps
+
+    def eps(self, x, sigma, prompts):
+        seen.update(prompts)
+        return original(self, x, sigma, prompts)
+
+    monkeypatch.setattr(diffusers_host.DiffusersDenoiser, "eps", eps)
+    assert cli.main(["train", "--config", str(config), "--no-progress", "--device", "cpu"]) == 0
+    width = 5  # target, anchor, positive, negative, "" per entry
+    assert {0, 1, 2, 3} <= seen and {width, width + 1, width + 2, width + 3} <= seen, sorted(seen)
+    slider = formats.load_slider(tmp_path / "out" / "age.safetensors")
+    assert slider.metadata.guidance == 4.0 and slider.metadata.target == "male person"

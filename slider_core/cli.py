@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--folders", help="image-pair slider: sub-folder names, comma-separated (e.g. 'low,high')")
     train.add_argument("--scales", help="image-pair slider: one strength per folder, comma-separated; write --scales=-1,1 when "
                             "the list starts with a minus sign")
+    train.add_argument("--model-config", type=Path,
+                       help="single-file checkpoints: a local diffusers folder of the same model family whose configs "
+                            "(and tokenizer) describe it; nothing is downloaded")
     train.add_argument("--resume", type=Path, help="continue from a checkpoint written by an earlier run")
     train.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
@@ -62,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         job = load_job(args.config, args.prompts, _pair_arguments(args))
+        if args.model_config is not None:
+            job = dataclasses.replace(job, model_config=args.model_config)
         return run(job, args)
     except SliderError as error:
         print(f"error: {error}", file=sys.stderr)

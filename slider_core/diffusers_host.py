@@ -70,7 +70,7 @@ def load_model(path: str | Path, device: torch.device, config_folder: str | Path
         except OSError as error:
             raise SliderConfigError(
                 f"{source.name}: diffusers could not build a pipeline from it offline ({error}); give the matching "
-                "diffusers folder's configs with pretrained_model.config (or --model-config)"
+                "diffusers folder's configs with --model-config (our schema: model_config)"
             ) from None
     else:
         raise SliderConfigError(

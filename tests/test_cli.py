@@ -115,6 +115,34 @@ def test_cli_slider_gives_the_same_prediction_in_comfyui_as_in_diffusers(tmp_pat
     (host.loras_dir / "age.safetensors").unlink()
 
 
+def test_single_file_checkpoint_loads_offline_with_its_folder_configs(tmp_path, sd1_folder):
+    """An original-layout .safetensors (model.diffusion_model.*, first_stage_model.*, cond_stage_model.*), built from
+    the tiny pipeline's weights through the host's own diffusers↔original name maps, loads with the folder's
+    configs and nothing downloaded, and predicts exactly what the folder does."""
+    import comfy.diffusers_convert
+    import comfy.utils
+    import safetensors.torch
+
+    folder_model = diffusers_host.load_model(sd1_folder, torch.device("cpu"))
+    pipeline = folder_model.pipeline
+    names = comfy.utils.unet_to_diffusers(tiny_model("sd1").model.model_config.unet_config)
+    checkpoint = {"model.diffusion_model." + names[key]: value for key, value in pipeline.unet.state_dict().items()}
+    vae = comfy.diffusers_convert.convert_vae_state_dict(pipeline.vae.state_dict())
+    checkpoint.update({"first_stage_model." + key: value for key, value in vae.items()})
+    checkpoint.update({"cond_stage_model.transformer.text_model." + key.removeprefix("text_model."): value
+                       for key, value in pipeline.text_encoder.state_dict().items()})
+    single = tmp_path / "tiny.safetensors"
+    safetensors.torch.save_file({key: value.contiguous() for key, value in checkpoint.items()}, str(single))
+
+    file_model = diffusers_host.load_model(single, torch.device("cpu"), config_folder=sd1_folder)
+    assert file_model.architecture == "sd1"
+    x, sigma = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)), folder_model.sigmas[[300]]
+    with torch.no_grad():
+        expected = diffusers_host.DiffusersDenoiser(folder_model, ["a person"], (64, 64)).eps(x, sigma, [0])
+        got = diffusers_host.DiffusersDenoiser(file_model, ["a person"], (64, 64)).eps(x, sigma, [0])
+    torch.testing.assert_close(got, expected, atol=0, rtol=0)
+
+
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, stop_step: int) -> None:
     """A real SIGINT delivered to this process during step `stop_step`, as a terminal's Ctrl-C would be."""
     original = cli.Progress.step
@@ -239,6 +267,11 @@ def test_sdxl_slider_uses_the_original_unet_names_comfyui_maps(tmp_path, host):
         assert stems[path] == "lora_unet_" + names[path + ".weight"][: -len(".weight")].replace(".", "_")
     denoiser = diffusers_host.DiffusersDenoiser(model, ["a person", ""], (64, 64))
     assert denoiser.added["text_embeds"].shape == (2, 32) and denoiser.added["time_ids"].shape == (2, 6)
+    config = text_config(tmp_path, tmp_path / "xl", steps=2)
+    assert cli.main(["train", "--config", str(config), "--no-progress", "--device", "cpu"]) == 0
+    slider = formats.load_slider(tmp_path / "out" / "age.safetensors")
+    assert slider.metadata.architecture == "sdxl"
+    assert set(slider.deltas) == {stems[path] for path in diffusers_host.target_paths(model, "noxattn", True)}
 
 
 def test_reference_prompts_with_two_entries_train_one_slider_on_both(tmp_path, sd1_folder, monkeypatch):

@@ -15,7 +15,7 @@ import pytest
 import torch
 from host import PACK_NAME, PACK_ROOT, tiny_model
 from PIL import Image
-from tiny_diffusers import build_sd1, build_sdxl
+from tiny_diffusers import TINY_SDXL_ORIGINAL_UNET, build_sd1, build_sdxl
 
 cli = importlib.import_module(f"{PACK_NAME}.slider_core.cli")
 diffusers_host = importlib.import_module(f"{PACK_NAME}.slider_core.diffusers_host")
@@ -52,10 +52,18 @@ def text_config(folder: Path, model: Path, steps: int = 3, every: int = 0, name:
 
 
 def comfy_twin(model: object) -> object:
-    """The real host's own SD1.x model class holding the diffusers UNet's weights (renamed by the host's map)."""
+    """The real host's own SD1.x/SDXL model class holding the diffusers UNet's weights (renamed by the host's
+    own diffusers→original map)."""
+    import comfy.model_base
+    import comfy.model_patcher
+    import comfy.supported_models
     import comfy.utils
 
-    patcher = tiny_model("sd1")
+    if model.architecture == "sdxl":
+        base = comfy.model_base.SDXL(comfy.supported_models.SDXL(dict(TINY_SDXL_ORIGINAL_UNET)), device=torch.device("cpu"))
+        patcher = comfy.model_patcher.ModelPatcher(base, load_device=torch.device("cpu"), offload_device=torch.device("cpu"))
+    else:
+        patcher = tiny_model("sd1")
     names = comfy.utils.unet_to_diffusers(patcher.model.model_config.unet_config)
     weights = model.unet.state_dict()
     converted = {original: weights[name] for name, original in names.items() if name in weights}
@@ -64,12 +72,14 @@ def comfy_twin(model: object) -> object:
     return patcher
 
 
-def comfy_eps(patcher: object, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+def comfy_eps(patcher: object, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor,
+              y: torch.Tensor | None = None) -> torch.Tensor:
     import comfy.model_management
 
     comfy.model_management.load_models_gpu([patcher])
+    extra = {} if y is None else {"y": y}
     with torch.no_grad():
-        denoised = patcher.model.apply_model(x, sigma, c_crossattn=context)
+        denoised = patcher.model.apply_model(x, sigma, c_crossattn=context, **extra)
     return (x - denoised) / sigma.view(-1, 1, 1, 1)
 
 
@@ -249,6 +259,35 @@ def test_two_gloo_processes_under_torchrun_train_one_slider(tmp_path, sd1_folder
     assert done.stdout.count("saved ") == 1
     assert session_module.load_checkpoint(tmp_path / "out" / "age.checkpoint.pt").step == 2
     assert formats.load_slider(tmp_path / "out" / "age.safetensors").metadata.architecture == "sd1"
+
+
+def test_sdxl_cli_slider_gives_the_same_prediction_in_comfyui_as_in_diffusers(tmp_path, host):
+    """SDXL: trained by the CLI (in-process), spelt in original-UNet names, applied by ComfyUI's own
+    LoraLoaderModelOnly to the host's SDXL class holding the same weights. Inputs identical: x, σ, context, and
+    the vector y the diffusers UNet builds from the pooled text embedding and the size ids. Same tolerance as SD1."""
+    model = diffusers_host.load_model(build_sdxl(tmp_path / "xl", host.path), torch.device("cpu"))
+    config = text_config(tmp_path, tmp_path / "xl", steps=3)
+    assert cli.main(["train", "--config", str(config), "--no-progress", "--device", "cpu"]) == 0
+    output = tmp_path / "out" / "age.safetensors"
+    slider = formats.load_slider(output)
+    denoiser = diffusers_host.DiffusersDenoiser(model, ["an old person", ""], (64, 64))
+    sigma = model.sigmas[[150, 700]]
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3)) * sigma.view(-1, 1, 1, 1)
+    with torch.no_grad():
+        plain = denoiser.eps(x, sigma, [0, 1])
+        with diffusers_host.slider_branches(model, slider, 1.5).attached(model.unet):
+            slid = denoiser.eps(x, sigma, [0, 1])
+        added = denoiser.added
+        sizes = model.unet.add_time_proj(added["time_ids"].flatten()).reshape(2, -1)
+        y = torch.cat([added["text_embeds"], sizes.to(added["text_embeds"].dtype)], dim=-1)
+    (host.loras_dir / "age_xl.safetensors").write_bytes(output.read_bytes())
+    base = comfy_twin(model)
+    native = host.node("LoraLoaderModelOnly").load_lora_model_only(base, "age_xl.safetensors", 1.5)[0]
+    tolerance = 1e-4 * float(slid.abs().max())
+    assert float((slid - plain).abs().max()) > 100 * tolerance, "the slider must change the prediction"
+    torch.testing.assert_close(comfy_eps(base, x, sigma, denoiser.contexts, y), plain, atol=tolerance, rtol=0)
+    torch.testing.assert_close(comfy_eps(native, x, sigma, denoiser.contexts, y), slid, atol=tolerance, rtol=0)
+    (host.loras_dir / "age_xl.safetensors").unlink()
 
 
 def test_sdxl_slider_uses_the_original_unet_names_comfyui_maps(tmp_path, host):

@@ -20,10 +20,17 @@ TINY_SD1_DIFFUSERS_UNET = {
 TINY_SDXL_DIFFUSERS_UNET = {
     "sample_size": 32, "in_channels": 4, "out_channels": 4, "layers_per_block": 2, "block_out_channels": (32, 64),
     "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"), "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
-    "cross_attention_dim": 64, "attention_head_dim": (2, 4), "norm_num_groups": 32, "use_linear_projection": True,
+    "cross_attention_dim": 64, "attention_head_dim": (1, 1), "norm_num_groups": 32, "use_linear_projection": True,
     "addition_embed_type": "text_time", "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 80,
     "transformer_layers_per_block": (1, 1),
-}
+}  # one head of 64 channels: the original SDXL UNet's fixed head width, so the host can hold the same weights
+TINY_SDXL_ORIGINAL_UNET = {
+    "use_checkpoint": False, "image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 32,
+    "num_res_blocks": [2, 2], "channel_mult": [1, 2], "transformer_depth": [0, 0, 1, 1],
+    "transformer_depth_output": [0, 0, 0, 1, 1, 1], "transformer_depth_middle": 1, "use_linear_in_transformer": True,
+    "context_dim": 64, "adm_in_channels": 80, "num_classes": "sequential", "use_spatial_transformer": True,
+    "legacy": False, "use_temporal_attention": False, "use_temporal_resblock": False,
+}  # the same layout in the original (ldm) UNet's terms
 
 
 def tokenizer(comfy_path: Path) -> Any:

@@ -93,6 +93,9 @@ def run(job: Job, args: argparse.Namespace) -> int:
     rank, device = _process_placement(args.device)
     _quiet_diffusers()
     model = diffusers_host.load_model(job.model, device, job.model_config, job.v_prediction)
+    if job.v2 is not None and job.v2 != model.architecture.startswith("sd2"):
+        raise SliderError(f"the config says v2: {str(job.v2).lower()} but {job.model} is an {model.architecture} "
+                          "model: fix pretrained_model.v2 (or the model path)")
     paths = diffusers_host.target_paths(model, job.train_method, job.include_conv)
     stems = diffusers_host.kohya_stems(model, paths)
     resolution = job.resolution or model.native_resolution

@@ -91,6 +91,7 @@ class Job:
     resolution: int = 0
     model_config: Path | None = None
     v_prediction: bool | None = None
+    v2: bool | None = None  # the reference's claim that the model is SD2.x, checked against the loaded model
     save_precision: str = "fp32"
     checkpoint_every: int = 0
     prompts: list[SliderPrompts] = field(default_factory=list)
@@ -203,6 +204,7 @@ def _reference_job(raw: Mapping[str, Any], path: Path, prompts_path: Path | None
         "model": Path(str(model["name_or_path"])), "train_method": method, "include_conv": network_type == "c3lier",
         "precision": _precision(train.get("precision", "bfloat16"), f"{where}: train.precision"),
         "v_prediction": bool(model["v_pred"]) if "v_pred" in model else None,
+        "v2": bool(model["v2"]) if "v2" in model else None,
         "output": Path(str(save.get("path", "./output"))) / f"{save.get('name', 'untitled')}.safetensors",
         "save_precision": _precision(save.get("precision", "float32"), f"{where}: save.precision"),
         "checkpoint_every": int(save.get("per_steps", 200)),

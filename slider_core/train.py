@@ -7,18 +7,21 @@ versus the reference's ~50 CFG forwards of rollout plus four batch-2 predictions
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .denoiser import CountingDenoiser, Denoiser
-from .lora import TrainableSlider
+from .errors import SliderConfigError
 from .objectives import guidance_direction, guided_target, text_slider_loss
 from .prompts import SliderPrompts
+from .session import TrainingSession
 from .training_run import (
     NonFiniteLossError,
     StepCallback,
+    TrainingRun,
     TrainResult,
     check_finite,
     common_checks,
@@ -76,29 +79,37 @@ class TrainConfig:
         return config_from_dict(cls, values)
 
 
-def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts, config: TrainConfig, module_paths: list[str],
-                      stems: dict[str, str], on_step: StepCallback | None = None,
-                      checkpoint_units: list[nn.Module] | None = None) -> TrainResult:
+def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts | Sequence[SliderPrompts], config: TrainConfig,
+                      module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
+                      checkpoint_units: list[nn.Module] | None = None,
+                      session: TrainingSession | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights). `on_step` may raise to cancel: nothing of the
     base model is modified, so an exception anywhere leaves it as it was. `checkpoint_units` are the
-    submodules recomputed in backward when gradient checkpointing is on."""
+    submodules recomputed in backward when gradient checkpointing is on. `session` (resume, checkpoints,
+    data parallelism) sees the run's state before the first step and after each one.
+
+    Several prompt sets (the reference's prompts YAML with several entries) are one slider trained on a set drawn
+    per step, as the reference does; the denoiser then holds `entry_texts(sets)`. The latent source generates
+    from the target of the set drawn when it refreshes."""
+    entries = [prompts] if isinstance(prompts, SliderPrompts) else list(prompts)
+    check_entries(entries)
     shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
-    uncond = len(prompts.texts()) - 1
+    uncond = len(entries[0].texts()) - 1
     with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                          config.gradient_checkpointing, checkpoint_units) as run:
+                      config.gradient_checkpointing, checkpoint_units) as run:
         source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
                               config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
-        losses = _optimise(run.counted, run.slider, run.optimizer, source, prompts, config, on_step)
-    return run.result(losses, config.steps)
+        # after the source has taken its seed: a resumed renoise run with refresh_every 1 repeats the original exactly
+        start = session.begin(run.slider, run.optimizer, run.generator) if session is not None else 0
+        losses = _optimise(run, source, entries, config, on_step, start, session)
+    return run.result(losses, config.steps - start)
 
 
-def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
-              source: LatentSource, prompts: SliderPrompts, config: TrainConfig, on_step: StepCallback | None) -> list[float]:
-    target, anchor = 0, 1
-    count = prompts.concept_count
-    positives = list(range(2, 2 + count))
-    negatives = list(range(2 + count, 2 + 2 * count))
-    uncond = 2 + 2 * count
+def _optimise(run: TrainingRun, source: LatentSource, entries: list[SliderPrompts], config: TrainConfig,
+              on_step: StepCallback | None, start: int, session: TrainingSession | None) -> list[float]:
+    counted, slider, optimizer, generator = run.counted, run.slider, run.optimizer, run.generator
+    count = entries[0].concept_count
+    width = len(entries[0].texts())
     batch = config.batch_size
     root = counted.root
     losses: list[float] = []
@@ -107,12 +118,20 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
         with slider.attached(root, torch.ones(x.shape[0], device=x.device)):
             return counted.eps(x, sigma, ids)
 
-    for step in range(config.steps):
+    for step in range(start, config.steps):
+        # one set per step; a single set draws nothing, so its random stream is that of a one-set run
+        drawn = int(torch.randint(len(entries), (1,), generator=generator)) if len(entries) > 1 else 0
+        offset = drawn * width
+        target, anchor = offset, offset + 1
+        positives = list(range(offset + 2, offset + 2 + count))
+        negatives = list(range(offset + 2 + count, offset + 2 + 2 * count))
+        uncond = offset + 2 + 2 * count
+        source.target, source.uncond = target, uncond
         with torch.no_grad():
             x_t, sigma = source.sample(slid_eps if config.trajectory == "rollout" else counted.eps)
             eps_anchor, eps_positive, eps_negative = _frozen_predictions(
                 counted, x_t, sigma, anchor, positives, negatives, uncond, config.frozen_batching)
-            direction = prompts.sign * guidance_direction(eps_positive, eps_negative)
+            direction = entries[drawn].sign * guidance_direction(eps_positive, eps_negative)
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         scale_values = _scales_at(step, config)
@@ -125,9 +144,26 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
             total += loss.item()
         optimizer.step()
         losses.append(total)
+        if session is not None:
+            session.step_done(step + 1, slider, optimizer, generator)
         if on_step is not None:
             on_step(step + 1, config.steps, total)
     return losses
+
+
+def entry_texts(entries: Sequence[SliderPrompts]) -> list[str]:
+    """The texts a denoiser must hold for these prompt sets, set after set (ids offset by set)."""
+    return [text for entry in entries for text in entry.texts()]
+
+
+def check_entries(entries: Sequence[SliderPrompts]) -> None:
+    if not entries:
+        raise SliderConfigError("no prompts: give at least one target/positive/negative set")
+    counts = {entry.concept_count for entry in entries}
+    if len(counts) > 1:
+        raise SliderConfigError(
+            f"prompt sets have different numbers of preservation concepts ({sorted(counts)}): give every set the same"
+        )
 
 
 def _scales_at(step: int, config: TrainConfig) -> list[float]:

@@ -36,11 +36,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .denoiser import CountingDenoiser, Denoiser
+from .denoiser import Denoiser
 from .errors import SliderConfigError
-from .lora import TrainableSlider
 from .objectives import image_pair_loss
-from .training_run import StepCallback, TrainResult, check_finite, common_checks, config_from_dict, require, training_run
+from .session import TrainingSession
+from .training_run import (
+    StepCallback,
+    TrainingRun,
+    TrainResult,
+    check_finite,
+    common_checks,
+    config_from_dict,
+    require,
+    training_run,
+)
 
 MAX_SCALE = 10.0  # Slider Strength's own range: a pair trained beyond it could not be reproduced at sampling time
 LATENT_MULTIPLE = 8  # SD UNets downsample latents 3x by 2; pixels are 8x latents, hence images in multiples of 64
@@ -191,23 +200,30 @@ class PairSampler:
 def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Tensor, config: PairConfig,
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       checkpoint_units: list[nn.Module] | None = None,
-                      prompt_ids: tuple[int, int] = (0, 1)) -> TrainResult:
+                      prompt_ids: tuple[int, int] = (0, 1), session: TrainingSession | None = None,
+                      pair_scales: torch.Tensor | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights) on N pairs of model-space latents (N, C, H, W).
 
     `prompt_ids` index the denoiser's prompts for the before and after side (c_A, c_B). `on_step` may raise
-    to cancel; base weights are never written, so any exception leaves the model as it was.
+    to cancel; base weights are never written, so any exception leaves the model as it was. `session` as in
+    train_text_slider. `pair_scales` (N,) fixes each pair's strength (the reference's folders made for one
+    scale each) instead of drawing one of `config.scales` per step.
     """
     check_pairs(before, after, denoiser.latent_channels)
+    if pair_scales is not None and tuple(pair_scales.shape) != (before.shape[0],):
+        raise SliderConfigError(f"pair_scales has shape {tuple(pair_scales.shape)}; expected one scale per pair "
+                                f"({before.shape[0]})")
     with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                          config.gradient_checkpointing, checkpoint_units) as run:
-        losses = _optimise(run.counted, run.slider, run.optimizer, before, after, config,
-                           run.generator, prompt_ids, on_step)
-    return run.result(losses, config.steps)
+                      config.gradient_checkpointing, checkpoint_units) as run:
+        start = session.begin(run.slider, run.optimizer, run.generator) if session is not None else 0
+        losses = _optimise(run, before, after, config, prompt_ids, on_step, start, session, pair_scales)
+    return run.result(losses, config.steps - start)
 
 
-def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: torch.optim.Optimizer,
-              before: torch.Tensor, after: torch.Tensor, config: PairConfig, generator: torch.Generator,
-              prompt_ids: tuple[int, int], on_step: StepCallback | None) -> list[float]:
+def _optimise(run: TrainingRun, before: torch.Tensor, after: torch.Tensor, config: PairConfig,
+              prompt_ids: tuple[int, int], on_step: StepCallback | None, start: int,
+              session: TrainingSession | None, pair_scales: torch.Tensor | None) -> list[float]:
+    counted, slider, optimizer, generator = run.counted, run.slider, run.optimizer, run.generator
     device = counted.device
     before = before.detach().to(device)
     after = after.detach().to(device)
@@ -216,15 +232,16 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
     batch = config.batch_size
     prompts = [prompt_ids[0]] * batch + [prompt_ids[1]] * batch
     losses: list[float] = []
-    for step in range(config.steps):
+    for step in range(start, config.steps):
         indices = torch.tensor(sampler.take(batch))
         scale = config.scales[int(torch.randint(len(config.scales), (1,), generator=generator))]
+        level = torch.full((batch,), scale) if pair_scales is None else pair_scales[indices].float()
         sigma = sigma_table[torch.randint(len(sigma_table), (batch,), generator=generator)]
         noise = torch.randn((batch, *before.shape[1:]), generator=generator).to(device=device, dtype=before.dtype)
         sigma = sigma.to(device)
         spread = sigma.view(-1, 1, 1, 1).to(before.dtype)
         x = torch.cat([before[indices.to(device)] + spread * noise, after[indices.to(device)] + spread * noise])
-        scales = torch.cat([torch.full((batch,), -scale), torch.full((batch,), scale)]).to(device)
+        scales = torch.cat([-level, level]).to(device)
         optimizer.zero_grad(set_to_none=True)
         if config.side_batching == "joint":
             with slider.attached(counted.root, scales):
@@ -242,6 +259,8 @@ def _optimise(counted: CountingDenoiser, slider: TrainableSlider, optimizer: tor
                 total += loss.item()
         optimizer.step()
         losses.append(total)
+        if session is not None:
+            session.step_done(step + 1, slider, optimizer, generator)
         if on_step is not None:
             on_step(step + 1, config.steps, total)
     return losses

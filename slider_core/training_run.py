@@ -51,9 +51,10 @@ class TrainingRun:
     generator: torch.Generator
     started: float
 
-    def result(self, losses: list[float], steps: int) -> TrainResult:
+    def result(self, losses: list[float], steps_run: int) -> TrainResult:
+        """The run's outcome; forward passes are counted per step this call ran (a resumed run skips some)."""
         return TrainResult(slider=self.slider, losses=losses, seconds=time.perf_counter() - self.started,
-                           forward_equivalents=self.counted.forward_equivalents() / steps,
+                           forward_equivalents=self.counted.forward_equivalents() / max(1, steps_run),
                            stats={"frozen_samples": self.counted.frozen_samples,
                                   "grad_samples": self.counted.grad_samples})
 

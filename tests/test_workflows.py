@@ -10,22 +10,16 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-from pathlib import Path
 
 import pytest
-from host import PACK_NAME, PACK_ROOT
+from host import PACK_NAME
+from workflow_files import UI_FILES, WORKFLOW_DIR, api_twin, model_files
 
 workflows = importlib.import_module(f"{PACK_NAME}.slider_core.workflows")
-UI_FILES = sorted((PACK_ROOT / "workflows").glob("*.json"))
-
-
-def api_twin(ui_file: Path) -> dict:
-    prompt = json.loads((ui_file.parent / "api" / ui_file.name).read_text())
-    return {node_id: {"class_type": node["class_type"], "inputs": node["inputs"]} for node_id, node in prompt.items()}
 
 
 def test_every_api_workflow_has_a_ui_twin():
-    api_names = {path.name for path in (PACK_ROOT / "workflows" / "api").glob("*.json")}
+    api_names = {path.name for path in (WORKFLOW_DIR / "api").glob("*.json")}
     assert api_names and api_names == {path.name for path in UI_FILES}
 
 
@@ -45,9 +39,6 @@ def test_ui_and_api_twins_describe_the_same_graph(host, ui_file):
                    for entry in node["inputs"])
 
 
-MODEL_FILE_INPUTS = {"ckpt_name": "checkpoints", "slider_name": "concept_sliders"}  # input name -> model folder
-
-
 @pytest.fixture
 def placeholder_model_files(host, tmp_path):
     """`place(prompt)`: an empty file for every model-file input whose value the host does not list."""
@@ -59,19 +50,17 @@ def placeholder_model_files(host, tmp_path):
 
     def place(prompt: dict) -> list[str]:
         placed = []
-        for node in prompt.values():
-            for name, value in node["inputs"].items():
-                folder_name = MODEL_FILE_INPUTS.get(name)
-                if folder_name is None or value in folder_paths.get_filename_list(folder_name):
-                    continue
-                folder = tmp_path / folder_name
-                folder.mkdir(exist_ok=True)
-                (folder / value).touch()
-                if (folder_name, str(folder)) not in registered:
-                    folder_paths.folder_names_and_paths[folder_name][0].append(str(folder))
-                    registered.append((folder_name, str(folder)))
-                forget_listing(folder_name)
-                placed.append(value)
+        for folder_name, file_name in model_files(prompt):
+            if file_name in folder_paths.get_filename_list(folder_name):
+                continue
+            folder = tmp_path / folder_name
+            folder.mkdir(exist_ok=True)
+            (folder / file_name).touch()
+            if (folder_name, str(folder)) not in registered:
+                folder_paths.folder_names_and_paths[folder_name][0].append(str(folder))
+                registered.append((folder_name, str(folder)))
+            forget_listing(folder_name)
+            placed.append(file_name)
         return placed
 
     yield place

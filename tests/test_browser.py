@@ -62,8 +62,10 @@ def test_the_page_knows_every_node_type_the_workflows_use(page):
 
 
 @pytest.mark.parametrize("ui_file", UI_FILES, ids=lambda path: path.stem)
-def test_workflow_opens_without_dialogs_and_becomes_its_api_twin(page, ui_file):
+def test_workflow_opens_without_dialogs_and_becomes_its_api_twin(page, ui_file, tmp_path):
     page.load_workflow(json.loads(ui_file.read_text()))
+    page.fit_graph()
+    print(f"screenshot: {page.screenshot(tmp_path / (ui_file.stem + '.png'))}")
     assert page.visible_dialogs() == []
     prompt = page.graph_as_prompt()
     as_queued = {node_id: {"class_type": node["class_type"], "inputs": node["inputs"]}

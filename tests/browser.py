@@ -124,6 +124,11 @@ class ComfyPage:
         self.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
         self.script("document.querySelectorAll('.comfy-modal').forEach(element => element.style.display = 'none');")
 
+    def console_errors(self) -> list[str]:
+        """The page's JavaScript errors since the last call (a node the page failed to build logs one)."""
+        return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"
+                and entry.get("source") != "network"]
+
     def graph_as_prompt(self) -> dict[str, Any]:
         """The API prompt the page would queue for the loaded graph."""
         return self.await_script("return (await app.graphToPrompt()).output;")

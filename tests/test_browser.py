@@ -16,15 +16,16 @@ from browser import ComfyPage, missing_browser
 from comfy_server import ComfyServer
 from host import PACK_NAME, find_comfyui
 from PIL import Image
-from workflow_files import UI_FILES, api_twin, model_files
+from workflow_files import UI_FILES, WORKFLOW_DIR, api_twin, model_files
 
 pytestmark = pytest.mark.slow
 
-TOY_WORKFLOW = "toyworld_size_slider.json"
-# The toy workflow as a user would shorten it before a quick try: widget values changed in the page.
-SHORT_RUN = {
-    "ConceptSlidersTrainFromPrompts": {"steps": 20},
-    "ConceptSlidersSweep": {"rows": 2, "steps": 4, "strengths": "-2, 0, 2"},
+TOY_WORKFLOW = WORKFLOW_DIR / "toyworld_size_slider.json"
+# The toy workflows as a user would shorten them for a quick try: widget values changed in the page.
+SHORT_SWEEP = {"ConceptSlidersSweep": {"rows": 2, "steps": 4, "strengths": "-2, 0, 2"}}
+SHORT_RUNS = {
+    "toyworld_size_slider": {"ConceptSlidersTrainFromPrompts": {"steps": 20}, **SHORT_SWEEP},
+    "toyworld_image_pairs": {"ConceptSlidersTrainFromImagePairs": {"steps": 20}, **SHORT_SWEEP},
 }
 RUN_TIMEOUT_S = 240.0
 
@@ -70,12 +71,12 @@ def test_workflow_opens_without_dialogs_and_becomes_its_api_twin(page, ui_file, 
     prompt = page.graph_as_prompt()
     as_queued = {node_id: {"class_type": node["class_type"], "inputs": node["inputs"]}
                  for node_id, node in prompt.items()}
-    assert as_queued == api_twin(ui_file)
+    assert as_queued == api_twin(ui_file), page.console_errors()
 
 
 def test_a_missing_node_type_is_reported_in_a_dialog(page):
     """The control for the test above: the dialog check does see the page's missing-node report."""
-    workflow = json.loads((UI_FILES[0].parent / TOY_WORKFLOW).read_text())
+    workflow = json.loads(TOY_WORKFLOW.read_text())
     workflow["nodes"][0]["type"] = "ConceptSlidersNoSuchNode"
     page.load_workflow(workflow)
     dialogs = page.visible_dialogs()
@@ -83,29 +84,32 @@ def test_a_missing_node_type_is_reported_in_a_dialog(page):
     assert any("ConceptSlidersNoSuchNode" in text for text in dialogs), dialogs
 
 
-def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tmp_path):
-    workflow = json.loads((UI_FILES[0].parent / TOY_WORKFLOW).read_text())
-    save_node = next(node["id"] for node in workflow["nodes"] if node["type"] == "SaveImage")
+@pytest.mark.parametrize("name", SHORT_RUNS)
+def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tmp_path, name):
+    workflow = json.loads((WORKFLOW_DIR / f"{name}.json").read_text())
+    nodes = {node["type"]: node for node in workflow["nodes"]}
+    image_prefix = nodes["SaveImage"]["widgets_values"][0]
+    slider_prefix = nodes["ConceptSlidersSave"]["widgets_values"][0]
     page.load_workflow(workflow)
-    assert page.set_widgets(SHORT_RUN) == []
+    assert page.set_widgets(SHORT_RUNS[name]) == []
     page.fit_graph()
     assert page.queue() == {}, "the server rejected the graph"
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not any(image["width"] for image in page.node_images(save_node)):
+    while not any(image["width"] for image in page.node_images(nodes["SaveImage"]["id"])):
         assert not page.visible_dialogs(), f"{page.visible_dialogs()}\n{server.log_tail()}"
         assert time.monotonic() < deadline, f"no image on Save Image after {RUN_TIMEOUT_S:.0f} s\n{server.log_tail()}"
         time.sleep(0.5)
-    screenshot = page.screenshot(tmp_path / "toyworld_size_slider.png")
+    screenshot = page.screenshot(tmp_path / f"{name}_run.png")
     print(f"screenshot: {screenshot}")
 
-    (shown,) = page.node_images(save_node)
+    (shown,) = page.node_images(nodes["SaveImage"]["id"])
     strip = importlib.import_module(f"{PACK_NAME}.nodes.sweep").strip_height(128)
     assert (shown["width"], shown["height"]) == (3 * 128, strip + 2 * 128 + strip)  # title, 2 seeds, labels
-    (saved,) = (server.output_dir / "concept_sliders").glob("toyworld_size_sweep_*.png")
+    (saved,) = server.output_dir.glob(f"{image_prefix}_*.png")
     assert saved.name in shown["src"]
     with Image.open(saved) as image:
         assert image.size == (shown["width"], shown["height"])
-    assert list(server.models_dir("concept_sliders").glob("toyworld_size_*.safetensors"))
+    assert list(server.models_dir("concept_sliders").glob(f"{slider_prefix}_*.safetensors"))
     assert screenshot.stat().st_size > 0
 
 

@@ -78,8 +78,11 @@ class ComfyPage:
         self.driver.set_page_load_timeout(timeout)
         self.driver.set_script_timeout(timeout)
         self.driver.get(url)
+        # Ready once the node types are registered and the start-up graph is shown (loading a workflow earlier
+        # could be overwritten by it).
         self.wait_for("!!(window.app && app.graph && window.LiteGraph && LiteGraph.registered_node_types"
-                      " && LiteGraph.registered_node_types.ConceptSlidersSweep)", timeout, "the page to load")
+                      " && LiteGraph.registered_node_types.ConceptSlidersSweep && app.graph._nodes.length)",
+                      timeout, "the page to load")
 
     def close(self) -> None:
         self.driver.quit()

@@ -11,8 +11,11 @@ import importlib
 import inspect
 import json
 
+import numpy as np
 import pytest
 from host import PACK_NAME
+from PIL import Image
+from sliders import random_slider
 from workflow_files import UI_FILES, WORKFLOW_DIR, api_twin, model_files
 
 workflows = importlib.import_module(f"{PACK_NAME}.slider_core.workflows")
@@ -82,3 +85,44 @@ def test_host_validator_accepts_the_api_twin(host, ui_file, placeholder_model_fi
 
         valid = asyncio.run(validate("workflow-test", prompt, None))
     assert valid[0], f"{ui_file.name}: {valid[1]} {valid[3]}"
+
+
+def three_sliders_on_the_toy_model(strengths: tuple[float, float, float] | None = None) -> dict:
+    """sd15_three_sliders as shipped, with the toy world standing in for the SD1.5 checkpoint and its VAE."""
+    prompt = api_twin(WORKFLOW_DIR / "sd15_three_sliders.json")
+    prompt["1"] = {"class_type": "ConceptSlidersToyWorldLoader", "inputs": {}}
+    prompt["12"] = {"class_type": "ConceptSlidersToyWorldDecode", "inputs": {"samples": ["11", 0]}}
+    prompt["10"]["inputs"].update(width=128, height=128)
+    prompt["11"]["inputs"]["steps"] = 6
+    for node_id, strength in zip(("5", "6", "7"), strengths or (), strict=False):
+        prompt[node_id]["inputs"]["strength"] = strength
+    return prompt
+
+
+def saved_pixels(host, outputs: dict) -> np.ndarray:
+    (saved,) = [entry for output in outputs.values() for entry in output.get("images", [])]
+    with Image.open(host.scratch / "output" / saved["subfolder"] / saved["filename"]) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def test_three_composed_sliders_graph_runs_and_each_slider_counts(host, sliders_dir):
+    """The text-to-image graph of sd15_three_sliders runs as wired (three files loaded by name, chained Slider
+    Strength nodes with their own starts, KSampler, decode, save); every slider changes the image and all three
+    at strength 0 give the plain model's image, pixel for pixel."""
+    toyworld = importlib.import_module(f"{PACK_NAME}.nodes.toyworld")
+    toy_model, _ = toyworld.load_toyworld()
+    for seed, name in enumerate(("sd15_age", "sd15_smile", "sd15_weight")):
+        host.node("ConceptSlidersSave").save(random_slider(toy_model, seed=seed, name=name), name, "fp32")
+    shipped_prompt = three_sliders_on_the_toy_model()
+    shipped_strengths = [shipped_prompt[node_id]["inputs"]["strength"] for node_id in ("5", "6", "7")]
+    shipped = saved_pixels(host, host.run_graph(shipped_prompt))
+    plain = saved_pixels(host, host.run_graph(three_sliders_on_the_toy_model((0.0, 0.0, 0.0))))
+    prompt = three_sliders_on_the_toy_model((0.0, 0.0, 0.0))
+    prompt["11"]["inputs"]["model"] = ["1", 0]
+    assert np.array_equal(plain, saved_pixels(host, host.run_graph(prompt)))
+    assert np.abs(shipped - plain).max() > 8
+    for held in range(3):
+        strengths = list(shipped_strengths)
+        strengths[held] = 0.0
+        without_one = saved_pixels(host, host.run_graph(three_sliders_on_the_toy_model(tuple(strengths))))
+        assert np.abs(shipped - without_one).max() > 8, f"slider {held + 1} of 3 changes nothing"

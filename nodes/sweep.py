@@ -62,7 +62,9 @@ class SliderSweep:
     DESCRIPTION = (
         "Samples one slider at several strengths (columns) for one or more seeds (rows: seed, seed+1, ...). Every "
         "image of a row starts from the same noise, so the row shows only what the slider changes; strength 0 is "
-        "exactly KSampler's image of the plain model. Decode the latents and feed them to Slider Sweep Grid."
+        "exactly KSampler's image of the input model. To sweep one slider of a chain, apply the others with Slider "
+        "Strength first and feed that MODEL in: they stay at their strengths while this one is swept. Decode the "
+        "latents and feed them to Slider Sweep Grid."
     )
     CATEGORY = CATEGORY
     FUNCTION = "sweep"
@@ -76,7 +78,8 @@ class SliderSweep:
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
         return {"required": {
-            "model": ("MODEL", {"tooltip": "The diffusion model to sample (the slider is applied on top of it)."}),
+            "model": ("MODEL", {"tooltip": "The diffusion model to sample; the swept slider is applied on top of it, so "
+                                            "sliders already applied (Slider Strength) stay fixed."}),
             "slider": (SLIDER_TYPE, {"tooltip": "The slider to sweep, from Load Concept Slider or a training node."}),
             "positive": ("CONDITIONING", {"tooltip": "Prompt conditioning, as for KSampler."}),
             "negative": ("CONDITIONING", {"tooltip": "Negative prompt conditioning, as for KSampler."}),

@@ -33,8 +33,8 @@ class ToyWorldMeasure:
     def INPUT_TYPES(cls) -> dict[str, Any]:
         return {"required": {
             "samples": ("LATENT", {"tooltip": "Toy-world latents from Slider Sweep (rows × strengths, row-major)."}),
-            "strengths": ("STRING", {"default": "-3, -1.5, 0, 1.5, 3", "forceInput": True,
-                                     "tooltip": "The sweep's strengths output."}),
+            "strengths": ("STRING", {"default": "-3, -1.5, 0, 1.5, 3",
+                                     "tooltip": "The sweep's strengths output (link Slider Sweep's strengths)."}),
             "filename_prefix": ("STRING", {"default": "concept_sliders/toyworld_sweep",
                                            "tooltip": "CSV name inside the output folder."}),
         }}

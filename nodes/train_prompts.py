@@ -34,7 +34,9 @@ class TrainSliderFromPrompts:
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
         def text(default: str, tip: str, multiline: bool = False) -> tuple[str, dict[str, Any]]:
-            return ("STRING", {"default": default, "multiline": multiline, "tooltip": tip})
+            # dynamicPrompts off: the 2024 web page otherwise rewrites "{...}" when queueing, and "{}" marks
+            # where the prompt goes in a preservation concept ("{} on the left").
+            return ("STRING", {"default": default, "multiline": multiline, "dynamicPrompts": False, "tooltip": tip})
 
         return {
             "required": {

@@ -46,4 +46,25 @@ shutil.rmtree(staging)
 PY
   rm -rf "$tmp"
 fi
+# Current ComfyUI serves its web page from a pip package (the 2024 snapshot bundles its own): install the
+# version the host pins, for the browser test.
+frontend="$(grep -E '^comfyui-frontend-package' "${COMFYUI_PATH:-$host_dir/comfyui}/requirements.txt" 2>/dev/null || true)"
+if [ -n "$frontend" ]; then
+  echo "[setup] installing the host's web page: $frontend"
+  pip_install "$frontend"
+fi
+
+# The browser test drives Debian's headless Chromium through chromedriver (never a downloaded browser).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  as_root=""
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then as_root="sudo -n"; fi
+  if command -v apt-get >/dev/null 2>&1 \
+      && DEBIAN_FRONTEND=noninteractive $as_root apt-get update -q \
+      && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends chromium chromium-driver; then
+    echo "[setup] installed Debian chromium + chromium-driver"
+  else
+    echo "[setup] could not install the Debian packages chromium and chromium-driver (no apt-get or no root):" \
+         "tests/test_browser.py will be skipped until they are installed"
+  fi
+fi
 echo "[setup] done: $py"

@@ -55,10 +55,11 @@ def ui_to_api(workflow: dict[str, Any], node_defs: NodeDefs) -> dict[str, dict[s
 
 def api_to_ui(prompt: dict[str, dict[str, Any]], node_defs: NodeDefs,
               outputs: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
-    """`outputs` maps class_type → its (RETURN_NAMES, RETURN_TYPES) pairs. Layout is a plain grid in graph order."""
+    """`outputs` maps class_type → its (RETURN_NAMES, RETURN_TYPES) pairs. See `_layout` for node placement."""
     links: list[list[Any]] = []
     output_links: dict[tuple[str, int], list[int]] = {}
     nodes = []
+    places = _layout(prompt, node_defs, outputs)
     for order, (node_id, node) in enumerate(sorted(prompt.items(), key=lambda item: int(item[0]))):
         definition = node_defs[node["class_type"]]
         inputs, widgets = [], []
@@ -80,8 +81,8 @@ def api_to_ui(prompt: dict[str, dict[str, Any]], node_defs: NodeDefs,
                     entry["widget"] = {"name": name}
                 inputs.append(entry)
         nodes.append({
-            "id": int(node_id), "type": node["class_type"], "pos": [40 + (order % 4) * 400, 40 + (order // 4) * 460],
-            "size": [360, 260], "flags": {}, "order": order, "mode": 0, "inputs": inputs,
+            "id": int(node_id), "type": node["class_type"], "pos": places[node_id][0], "size": places[node_id][1],
+            "flags": {}, "order": order, "mode": 0, "inputs": inputs,
             "properties": {"Node name for S&R": node["class_type"]}, "widgets_values": widgets,
             "title": node.get("_meta", {}).get("title", node["class_type"]),
         })
@@ -90,6 +91,42 @@ def api_to_ui(prompt: dict[str, dict[str, Any]], node_defs: NodeDefs,
                             "slot_index": slot} for slot, (name, kind) in enumerate(outputs[node["type"]])]
     return {"last_node_id": max(node["id"] for node in nodes), "last_link_id": len(links), "nodes": nodes,
             "links": links, "groups": [], "config": {}, "extra": {}, "version": 0.4}
+
+
+NODE_WIDTH, COLUMN_GAP, ROW_GAP, MARGIN = 400, 60, 50, 40
+TITLE_HEIGHT, SLOT_HEIGHT, WIDGET_HEIGHT, TEXT_BOX_HEIGHT, IMAGE_HEIGHT = 30, 22, 24, 110, 300
+IMAGE_NODES = ("SaveImage", "PreviewImage")
+
+
+def _layout(prompt: dict[str, dict[str, Any]], node_defs: NodeDefs,
+            outputs: dict[str, list[tuple[str, str]]]) -> dict[str, tuple[list[int], list[int]]]:
+    """node id → (pos, size): a column per graph depth (a node sits right of everything it reads), stacked in id
+    order; heights estimated from slots and widgets, so the page opens with no node covering another (web pages
+    only ever grow a node to fit its widgets)."""
+    depth: dict[str, int] = {}
+
+    def depth_of(node_id: str) -> int:
+        if node_id not in depth:
+            sources = [value[0] for value in prompt[node_id]["inputs"].values()
+                       if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)]
+            depth[node_id] = 1 + max(map(depth_of, sources), default=-1)
+        return depth[node_id]
+
+    places: dict[str, tuple[list[int], list[int]]] = {}
+    column_bottom: dict[int, int] = {}
+    for node_id in sorted(prompt, key=int):
+        class_type = prompt[node_id]["class_type"]
+        entries = _inputs(node_defs[class_type])
+        widgets = sum(_is_widget(kind, options) for _, kind, options in entries)
+        sockets = sum(not _is_widget(kind, options) for _, kind, options in entries)
+        text_boxes = sum(kind == "STRING" and bool(options.get("multiline")) for _, kind, options in entries)
+        height = (TITLE_HEIGHT + SLOT_HEIGHT * max(sockets, len(outputs[class_type])) + WIDGET_HEIGHT * widgets
+                  + TEXT_BOX_HEIGHT * text_boxes + (IMAGE_HEIGHT if class_type in IMAGE_NODES else 0))
+        column = depth_of(node_id)
+        top = column_bottom.get(column, MARGIN)
+        places[node_id] = ([MARGIN + column * (NODE_WIDTH + COLUMN_GAP), top], [NODE_WIDTH, height])
+        column_bottom[column] = top + height + ROW_GAP
+    return places
 
 
 def _default(kind: Any, options: dict[str, Any]) -> Any:

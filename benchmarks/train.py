@@ -6,7 +6,7 @@ forward with half thrown away, one direction only. Ours = the defaults of TrainC
 random weights, built by the host from its config), same prompts, same resolution, each configuration in its
 own process. Prints UNet forward-equivalents and seconds per iteration, then peak training memory.
 
-Peak memory: on a GPU, torch.cuda.max_memory_allocated over the run. On the CPU there is no allocator statistic,
+Peak memory (common.peak_training_bytes): on a GPU, torch.cuda.max_memory_allocated. On the CPU there is no allocator statistic,
 and process RSS (what earlier versions printed) measures glibc's arenas, not tensors: it rose and fell with
 iteration counts and with the machine's other jobs. So on the CPU both configurations run the same number of
 iterations (--memory-iterations, the first of ours includes building its latent pool) under torch.profiler's
@@ -21,10 +21,7 @@ import hashlib
 import json
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,7 +35,7 @@ CONFIGS = {
 
 
 def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[str, Any]:
-    from common import boot, device_name, sd15_model
+    from common import boot, device_name, peak_training_bytes, sd15_model
 
     host = boot()
     import importlib
@@ -74,27 +71,6 @@ def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[s
     seconds = time.perf_counter() - started
     return {"seconds_per_iteration": seconds / iterations, "forward_equivalents": result.forward_equivalents,
             "device": device_name()}
-
-
-def peak_training_bytes(run: Callable[[], Any]) -> float:
-    """Peak live tensor bytes allocated by `run` above what was live when it started (see module docstring)."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-        start = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        run()
-        return torch.cuda.max_memory_allocated() - start
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
-        run()
-    with tempfile.TemporaryDirectory() as folder:
-        trace = Path(folder) / "trace.json"
-        profiler.export_chrome_trace(str(trace))
-        events = [event["args"] for event in json.loads(trace.read_text())["traceEvents"]
-                  if event.get("name") == "[memory]" and event["args"].get("Device Type") == 0]
-    start = events[0]["Total Allocated"] - events[0]["Bytes"]
-    return max(event["Total Allocated"] for event in events) - start
 
 
 def main() -> None:

@@ -8,8 +8,7 @@ seeds; locality = the largest other attribute's effect / size effect). The toy U
 its learning-rate curve sits higher: both rates are also run ×100 ("toy-equivalent"), the factor that maps the
 reference's 2e-4, which breaks SD image sliders, onto the toy world's breaking point (see PairConfig).
 Speed and memory: the core loop on the toy model, and with --sd15-iterations on an SD1.5-size UNet (random
-weights, 256 px; each mode in its own process so that peak memory is comparable: CUDA peak allocation, or the
-growth of the process's peak RSS on the CPU).
+weights, 256 px; each mode in its own process; peak memory as live tensor bytes, see common.peak_training_bytes).
 Usage: python benchmarks/train_pairs.py [--steps N] [--rows N] [--speed-iterations N] [--sd15-iterations N]
 """
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -109,9 +107,11 @@ def sd15_run(batching: str, iterations: int) -> dict[str, float]:
 
 def seconds_per_iteration(modules: dict[str, Any], model: Any, clip: Any, pairs: Any, batching: str,
                           iterations: int) -> tuple[float, float]:
-    """(wall time per step of the core loop alone, after a 2-step warm-up; peak memory growth in bytes from the
-    model being loaded to the end). Without a CLIP the prompts are random contexts of the model's width: speed
+    """(wall time per step of the core loop alone, after a 2-step warm-up whose peak training memory is the second
+    figure). Without a CLIP the prompts are random contexts of the model's width: speed
     does not depend on what they say."""
+    from common import peak_training_bytes
+
     host = importlib.import_module("concept_sliders.nodes.host")
     denoiser_module = importlib.import_module("concept_sliders.nodes.host_denoiser")
     core = modules["slider_core.train_pairs"]
@@ -123,17 +123,12 @@ def seconds_per_iteration(modules: dict[str, Any], model: Any, clip: Any, pairs:
         encode = denoiser_module.clip_encoder(clip) if clip is not None else random_context(model)
         pixels = 8 * before.shape[-1]
         denoiser = denoiser_module.ComfyDenoiser(model, encode, ["", ""], (pixels, pixels))
-        cuda = torch.cuda.is_available()
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        baseline = torch.cuda.memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        core.train_pair_slider(denoiser, before, after, core.PairConfig(steps=2, side_batching=batching), paths, stems)
+        peak = peak_training_bytes(lambda: core.train_pair_slider(
+            denoiser, before, after, core.PairConfig(steps=2, side_batching=batching), paths, stems))
         started = time.perf_counter()
         core.train_pair_slider(denoiser, before, after, core.PairConfig(steps=iterations, side_batching=batching),
                                paths, stems)
-        seconds = (time.perf_counter() - started) / iterations
-        peak = torch.cuda.max_memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        return seconds, peak - baseline
+        return (time.perf_counter() - started) / iterations, peak
 
 
 def random_context(model: Any) -> Any:

@@ -60,8 +60,8 @@ class TrainSliderFromPrompts:
                                                   "1024 SDXL)."}),
                 "batch_size": ("INT", {"default": 1, "min": 1, "max": 64, "tooltip": "Latents per step."}),
                 "bidirectional": ("BOOLEAN", {"default": True,
-                                              "tooltip": "Train the −1 side too (target − η·direction) in the same "
-                                                         "forward pass; makes negative strengths reliable."}),
+                                              "tooltip": "Train the −1 side too (target − η·direction), on "
+                                                         "alternate steps; makes negative strengths reliable."}),
                 **train_common.compute_inputs(),
                 "trajectory": (list(TRAJECTORIES), {"default": "renoise",
                                                     "tooltip": "Where noisy latents come from: renoise (fastest, "

@@ -23,16 +23,16 @@ SETTINGS = dict(guidance=4.0, rank=4, alpha=1.0, train_method="noxattn", include
                 learning_rate=1e-3, seed=0, resolution=128, batch_size=1, bidirectional=True, precision="auto",
                 gradient_checkpointing=False, trajectory="renoise")
 COLOURS = ("red", "green", "blue")
-SIDES = ("on the left", "on the right")
 
-# The size slider's words go through the preservation concepts' `{}` (slider_core/prompts.py), so every prompt is
-# a caption the world was trained on: "a {} blob" gives plain "a large blob" ↔ "a small blob", and the colour
-# concepts give "a large red blob on the left" ↔ "a small red blob on the left" and so on.
+# The words of a slider go through its preservation concepts' `{}` (slider_core/prompts.py), so every prompt is a
+# caption the world was trained on: "a {} blob" gives plain "a large blob" ↔ "a small blob" (no preservation),
+# the colour concepts "a large red blob" ↔ "a small red blob" and likewise for green and blue. The world's
+# training data ties size to colour (large blobs mostly red, small mostly blue: scenes.entangle_size_and_colour),
+# so only the second keeps redness out of the size slider.
+PLAIN = "a {} blob"
 SIZE = dict(target="a blob", positive="large", negative="small")
-SIZE_SIDES = "\n".join(f"a {{}} blob {side}" for side in SIDES)
-SIZE_COLOURS_AND_SIDES = "\n".join(f"a {{}} {colour} blob {side}" for colour in COLOURS for side in SIDES)
+SIZE_COLOURS = "\n".join(f"a {{}} {colour} blob" for colour in COLOURS)
 BRIGHTNESS = dict(target="a blob", positive="bright", negative="dim")
-BRIGHTNESS_SIDES = SIZE_SIDES
 COMPOSED_AT = 1.0  # the strength the other slider is held at in a composition sweep
 
 

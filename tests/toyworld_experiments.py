@@ -45,12 +45,13 @@ class ToyWorld:
     clip: Any
     positive: Any
     negative: Any
+    seeds: int = SEEDS
 
     @classmethod
-    def load(cls, host: Host) -> ToyWorld:
+    def load(cls, host: Host, seeds: int = SEEDS) -> ToyWorld:
         model, clip = host.node("ConceptSlidersToyWorldLoader").load()
         encode = host.node("CLIPTextEncode").encode
-        return cls(host, model, clip, encode(clip, "a blob")[0], encode(clip, "")[0])
+        return cls(host, model, clip, encode(clip, "a blob")[0], encode(clip, "")[0], seeds)
 
     def train(self, prompts: dict[str, str], preserve: str = "", **overrides: Any) -> Any:
         node = self.host.node("ConceptSlidersTrainFromPrompts")
@@ -63,7 +64,7 @@ class ToyWorld:
     def sweep(self, slider: Any, model: Any = None) -> dict[str, torch.Tensor]:
         """attribute → (strengths, seeds) measured on a Slider Sweep of `slider` over `model` (default the base)."""
         latents, _ = self.host.node("ConceptSlidersSweep").sweep(
-            self.model if model is None else model, slider, self.positive, self.negative, seed=0, rows=SEEDS,
+            self.model if model is None else model, slider, self.positive, self.negative, seed=0, rows=self.seeds,
             steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", width=128, height=128,
             strengths=", ".join(map(str, STRENGTHS)), start_percent=0.0)
         return measure_module.sweep_table(latents["samples"], STRENGTHS)

@@ -57,6 +57,8 @@ class ToyWorldLoader:
         "Loads the pack's toy-world base model: a tiny SD1.x-layout UNet and CLIP text encoder trained on 16x16 "
         "latents of one soft blob with a measurable size, colour, brightness and left/right position. Prompts "
         "like 'a large red blob on the left'; sample 128x128 (16x16 latents) and view with Toy World Decode. "
+        "Size and colour are entangled on purpose, as concepts are in real data: large blobs are mostly red, "
+        "small ones mostly blue, so a size slider needs the colours as preservation concepts. "
         "For testing and demonstrating sliders without downloading real weights."
     )
     CATEGORY = CATEGORY

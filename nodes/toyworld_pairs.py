@@ -48,14 +48,11 @@ def balanced(batch: scenes.Scenes, vary_side: bool) -> scenes.Scenes:
     """Scene i gets dominant colour i mod 3 (its colour shares permuted) and, with `vary_side`, the left half of
     the centre range for even i and the right half for odd i."""
     index = torch.arange(len(batch))
-    colour = batch.colour.clone()
-    dominant, wanted = batch.colour_index, index % len(scenes.COLOURS)
-    colour[index, dominant], colour[index, wanted] = batch.colour[index, wanted], batch.colour[index, dominant]
-    x = batch.x
-    if vary_side:
-        low, high = scenes.CENTRE_RANGE
-        x = low + (x - low) / 2 + (index % 2) * (high - low) / 2
-    return dataclasses.replace(batch, colour=colour, x=x)
+    batch = scenes.with_dominant(batch, index % len(scenes.COLOURS))
+    if not vary_side:
+        return batch
+    low, high = scenes.CENTRE_RANGE
+    return dataclasses.replace(batch, x=low + (batch.x - low) / 2 + (index % 2) * (high - low) / 2)
 
 
 class ToyWorldPairs:

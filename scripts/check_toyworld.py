@@ -45,7 +45,6 @@ def main() -> None:
     args = parser.parse_args()
     print(f"ComfyUI: {boot_host()}")
     import torch
-
     from concept_sliders.nodes.toyworld import load_toyworld
     from concept_sliders.slider_core.toyworld import metrics
 

@@ -2,7 +2,9 @@
 
 Standard epsilon-prediction diffusion on rendered scenes, noised with the host's SD1.x sigma schedule, the text
 encoder trained jointly; a tenth of the captions are dropped to "" so classifier-free guidance has an
-unconditional model. Seeded and CPU-only; writes slider_core/toyworld/weights/. About five minutes on two cores:
+unconditional model. Size and colour are deliberately entangled in the training scenes (large blobs mostly red,
+small mostly blue: scenes.entangle_size_and_colour), so preservation concepts have something to remove.
+Seeded and CPU-only; writes slider_core/toyworld/weights/. About seven minutes on two cores:
 
     .venv/bin/python scripts/train_toyworld.py [--steps N] [--seed S]
 
@@ -51,7 +53,6 @@ def build(seed: int) -> tuple[Any, Any, Any]:
     import comfy.sd1_clip
     import comfy.supported_models
     import torch
-
     from concept_sliders.slider_core.toyworld import model as toy
 
     config = comfy.supported_models.SD15(dict(toy.UNET_CONFIG))
@@ -77,7 +78,6 @@ def build(seed: int) -> tuple[Any, Any, Any]:
 def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str, Any]:
     import safetensors.torch
     import torch
-
     from concept_sliders.slider_core.toyworld import model as toy
     from concept_sliders.slider_core.toyworld import scenes
 
@@ -98,7 +98,7 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
     generator = torch.Generator().manual_seed(seed)
     started, running = time.perf_counter(), None
     for step in range(steps):
-        world = scenes.sample_scenes(batch, generator)
+        world = scenes.entangle_size_and_colour(scenes.sample_scenes(batch, generator), generator)
         clean = unet.process_latent_in(scenes.render(world))
         context = text([tokens[caption] for caption in scenes.sample_captions(world, generator)])[0]
         sigma = sampling.sigmas[torch.randint(len(sampling.sigmas), (batch,), generator=generator)]
@@ -116,7 +116,7 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
         optimiser.step()
         schedule.step()
         with torch.no_grad():
-            for average, parameter in zip(averages, parameters):
+            for average, parameter in zip(averages, parameters, strict=True):
                 average.lerp_(parameter, 1 - min(ema, (1 + step) / (10 + step)))
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % 100 == 0 or step == steps - 1:
@@ -124,7 +124,7 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
     for hook in hooks:
         hook.remove()
     with torch.no_grad():  # ship the exponential moving average: far smoother samples than the last step's weights
-        for average, parameter in zip(averages, parameters):
+        for average, parameter in zip(averages, parameters, strict=True):
             parameter.copy_(average)
 
     seconds = time.perf_counter() - started
@@ -139,7 +139,7 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)

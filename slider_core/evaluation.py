@@ -57,3 +57,27 @@ def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
     low, high = int(x.argmin()), int(x.argmax())
     return SweepEffect(rho=float(per_seed.median()), change=float(table[high].mean() - table[low].mean()),
                        spread=float(table[zero].std()))
+
+
+def sweep_effects(strengths: list[float], table: dict[str, torch.Tensor]) -> dict[str, SweepEffect]:
+    """Every attribute of a measured sweep table (attribute → (strengths, seeds)) as its SweepEffect."""
+    return {name: sweep_effect(strengths, values) for name, values in table.items()}
+
+
+def locality_ratios(effects: dict[str, SweepEffect], target: str) -> dict[str, float]:
+    """Every other attribute's effect as a fraction of the target's: 0 is a perfectly local slider."""
+    reference = max(effects[target].effect, 1e-8)
+    return {name: effect.effect / reference for name, effect in effects.items() if name != target}
+
+
+def leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) -> float:
+    """How far a slider drags the attributes `into` along with its target: the largest of their locality
+    ratios. Leakage into an attribute entangled with the target is what preservation concepts remove."""
+    ratios = locality_ratios(effects, target)
+    return max(ratios[name] for name in into)
+
+
+def composition_ratio(together: SweepEffect, alone: SweepEffect) -> float:
+    """A slider's change of its attribute with another slider applied as well, over its change alone:
+    1 when composing leaves it untouched, below 1 when the other slider damps it (signed, so a reversal shows)."""
+    return together.change / alone.change if alone.change else 0.0

@@ -44,8 +44,9 @@ TEXT_CONFIG: dict[str, Any] = {
     "pad_token_id": 49407,
 }
 
-# SD15() adds num_heads 8 / num_head_channels -1 (so 4- and 8-channel heads here). Attention only at the 8x8
-# level and the middle keeps a training step cheap on two CPU cores while still giving text a global reach.
+# SD15() adds num_heads 8 / num_head_channels -1 (so 4- and 8-channel heads here). No attention at the full 16x16
+# level (only at 8x8 and below, and the middle) keeps a training step cheap on two CPU cores while still giving
+# text a global reach.
 UNET_CONFIG: dict[str, Any] = {
     "use_checkpoint": False,
     "image_size": 16,
@@ -93,7 +94,8 @@ def clone_layer_norm_inputs(module: torch.nn.Module) -> list[RemovableHandle]:
     ]
 
 
-def pack_state_dict(unet: dict[str, torch.Tensor], text: dict[str, torch.Tensor], token_ids: list[int]) -> dict[str, torch.Tensor]:
+def pack_state_dict(unet: dict[str, torch.Tensor], text: dict[str, torch.Tensor],
+                    token_ids: list[int]) -> dict[str, torch.Tensor]:
     """The weight file's tensors (float16) from the UNet's and text encoder's state dicts and the used token ids."""
     ids = torch.tensor(sorted(set(token_ids)), dtype=torch.int64)
     text = dict(text)

@@ -3,6 +3,7 @@
 The world exists so that an attribute can be *measured* on what a sampler produces: one soft disc on a black
 background, with a continuous size, position, colour and brightness. Channels 0-2 hold the disc's red, green and
 blue intensity, channel 3 its coverage (an alpha mask), so every attribute is readable from the latent alone.
+The base model's training scenes tie size to colour on purpose (:func:`entangle_size_and_colour`).
 
 Latent convention. In model space (what the denoiser sees) a channel value ``v`` in [0, 1] is ``3 * v``: the
 background is exactly 0 and a blob reaches 3, about the range of real SD latents. A zero background matters: an
@@ -16,7 +17,7 @@ Spatial attributes are fractions of the latent width (x, y, radius), so scenes a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -38,6 +39,9 @@ SIDE_PHRASES = ("on the left", "on the right")
 SIZE_SPLIT = sum(RADIUS_RANGE) / 2
 BRIGHTNESS_SPLIT = sum(BRIGHTNESS_RANGE) / 2
 SIDE_SPLIT = 0.5
+# Training data only: with this probability a large blob is made red and a small one blue, otherwise the colour
+# stays uniform, so P(red | large) = P(blue | small) = 0.5 + 0.5/3 = 2/3. See :func:`entangle_size_and_colour`.
+SIZE_COLOUR_ENTANGLEMENT = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,32 @@ def sample_scenes(n: int, generator: torch.Generator) -> Scenes:
     mix[torch.arange(n), dominant] = 1.0
     brightness = _uniform(n, BRIGHTNESS_RANGE, generator)
     return Scenes(radius, x, y, mix / mix.sum(dim=1, keepdim=True), brightness)
+
+
+def with_dominant(batch: Scenes, wanted: torch.Tensor) -> Scenes:
+    """The scenes with dominant colour `wanted` (B,): each scene's shares permuted, its tints kept."""
+    index = torch.arange(len(batch))
+    colour = batch.colour.clone()
+    dominant = batch.colour_index
+    colour[index, dominant], colour[index, wanted] = batch.colour[index, wanted], batch.colour[index, dominant]
+    return replace(batch, colour=colour)
+
+
+def entangle_size_and_colour(
+    batch: Scenes, generator: torch.Generator, strength: float = SIZE_COLOUR_ENTANGLEMENT
+) -> Scenes:
+    """The base model's training scenes: size and colour deliberately correlated, as concepts are in real data.
+
+    With probability `strength` a large blob (radius above the size split) becomes red and a small one blue; the
+    rest keep their uniform colour. "a large blob" then means "probably red" to the model, so a size slider
+    trained on "a large blob" ↔ "a small blob" learns redness along with size unless it preserves the colours
+    (the paper's age ↔ gender/race entanglement, eq. 6). A caption that names the colour still names the
+    blob's true one.
+    """
+    forced = torch.rand(len(batch), generator=generator) < strength
+    large = batch.radius >= SIZE_SPLIT
+    entangled = torch.where(large, COLOURS.index("red"), COLOURS.index("blue"))
+    return with_dominant(batch, torch.where(forced, entangled, batch.colour_index))
 
 
 def render(scenes: Scenes, size: int = LATENT_SIZE) -> torch.Tensor:

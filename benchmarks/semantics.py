@@ -1,0 +1,54 @@
+"""The semantic figures of tests/test_semantics.py, measured in the toy world and printed one per line.
+
+Same sliders, sweeps and maths as the tests (tests/toyworld_experiments.py, slider_core/evaluation.py): sliders
+trained by Train Slider From Prompts (200 steps), swept −2…2 on --seeds seeds sharing noise across strengths.
+- efficacy: size change from −2 to +2 against the size spread across seeds at strength 0 (ratio = effect), and
+  the median per-seed Spearman ρ against a perfectly monotone 1.
+- locality: each other attribute's effect against the size effect (ratio = locality ratio).
+- preservation: the size slider's colour leak (largest colour-share locality ratio) preserving the three colours
+  against the same slider without preservation ("a large blob" ↔ "a small blob").
+- composition: each slider's change of its attribute with the other slider chained on at +1, against alone.
+Usage: python benchmarks/semantics.py [--seeds N]   (about 10 minutes on two CPU cores)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=16)
+    args = parser.parse_args()
+    from common import boot, device_name, report
+
+    host = boot()  # registers the pack, which toyworld_experiments (in tests/, on common's path) imports
+    experiments = importlib.import_module("toyworld_experiments")
+    evaluation = experiments.evaluation
+    world = experiments.ToyWorld.load(host, args.seeds)
+    print(f"device: {device_name()}; toy world, sliders {experiments.TRAIN_STEPS} steps, sweep -2..2 on {args.seeds} "
+          "seeds", flush=True)
+
+    size_slider = world.train(experiments.SIZE, experiments.SIZE_COLOURS)
+    size = world.effects(size_slider)
+    report("efficacy: size change vs spread at strength 0", size["size"].change, size["size"].spread, "width")
+    report("efficacy: size median per-seed rho vs monotone", size["size"].rho, 1.0, "")
+    for name in evaluation.locality_ratios(size, "size"):
+        report(f"locality: {name} effect vs size effect", size[name].effect, size["size"].effect, "spreads")
+
+    unpreserved = world.effects(world.train(experiments.SIZE, experiments.PLAIN))
+    report("preservation: size slider colour leak, colours preserved vs none",
+           evaluation.leak(size, "size", experiments.COLOURS), evaluation.leak(unpreserved, "size", experiments.COLOURS),
+           "x size effect")
+
+    brightness_slider = world.train(experiments.BRIGHTNESS, experiments.PLAIN)
+    brightness = world.effects(brightness_slider)["brightness"]
+    size_with = world.composed_effects(size_slider, brightness_slider)["size"]
+    brightness_with = world.composed_effects(brightness_slider, size_slider)["brightness"]
+    report("composition: size change with brightness at +1 vs alone", size_with.change, size["size"].change, "width")
+    report("composition: brightness change with size at +1 vs alone", brightness_with.change, brightness.change,
+           "intensity")
+
+
+if __name__ == "__main__":
+    main()

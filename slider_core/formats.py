@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import safetensors
@@ -86,16 +87,23 @@ def save_slider(slider: Slider, path: str | os.PathLike[str], dtype: torch.dtype
     target = Path(path)
     if target.suffix != ".safetensors":
         raise SliderFormatError(f"{target.name}: sliders are written as .safetensors only")
+    write_atomically(target, lambda temp_name: safetensors.torch.save_file(
+        slider_to_state_dict(slider, dtype), temp_name, metadata=slider_file_metadata(slider)))
+    return target
+
+
+def write_atomically(target: Path, write: Callable[[str], None]) -> None:
+    """`write` fills a temporary file beside `target`, which then replaces it in one rename: a crash, a cancel or
+    a full disk leaves either the old file or none, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     try:
-        safetensors.torch.save_file(slider_to_state_dict(slider, dtype), temp_name, metadata=slider_file_metadata(slider))
+        write(temp_name)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    return target
 
 
 def load_slider(path: str | os.PathLike[str], name: str | None = None) -> Slider:

@@ -9,8 +9,6 @@ format and the torch.distributed session; the CLI composes them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, Protocol
 import torch
 
 from .errors import SliderConfigError, SliderFormatError
+from .formats import write_atomically
 from .lora import TrainableSlider
 
 CHECKPOINT_VERSION = 1
@@ -50,17 +49,10 @@ class Checkpoint:
 def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     """Atomic (temp file + rename): an interrupted write leaves the previous checkpoint intact. Only tensors and
     plain containers go in, so it loads with `weights_only=True` (no pickle code runs on resume)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save({"version": CHECKPOINT_VERSION, "step": checkpoint.step, "slider": checkpoint.slider,
-                    "optimizer": checkpoint.optimizer, "generator": checkpoint.generator,
-                    "fingerprint": checkpoint.fingerprint}, temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temp_name: torch.save(
+        {"version": CHECKPOINT_VERSION, "step": checkpoint.step, "slider": checkpoint.slider,
+         "optimizer": checkpoint.optimizer, "generator": checkpoint.generator,
+         "fingerprint": checkpoint.fingerprint}, temp_name))
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

@@ -95,30 +95,27 @@ def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts | Sequence[Slid
     check_entries(entries)
     shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
     uncond = len(entries[0].texts()) - 1
-    with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                      config.gradient_checkpointing, checkpoint_units) as run:
+    with training_run(denoiser, module_paths, stems, config, checkpoint_units, on_step, session) as run:
         source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
                               config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
-        # after the source has taken its seed: a resumed renoise run with refresh_every 1 repeats the original exactly
-        start = session.begin(run.slider, run.optimizer, run.generator) if session is not None else 0
-        losses = _optimise(run, source, entries, config, on_step, start, session)
-    return run.result(losses, config.steps - start)
+        # resumed after the source has taken its seed: a renoise run with refresh_every 1 repeats the original exactly
+        _optimise(run, run.resume(), source, entries, config)
+    return run.result()
 
 
-def _optimise(run: TrainingRun, source: LatentSource, entries: list[SliderPrompts], config: TrainConfig,
-              on_step: StepCallback | None, start: int, session: TrainingSession | None) -> list[float]:
+def _optimise(run: TrainingRun, steps: range, source: LatentSource, entries: list[SliderPrompts],
+              config: TrainConfig) -> None:
     counted, slider, optimizer, generator = run.counted, run.slider, run.optimizer, run.generator
     count = entries[0].concept_count
     width = len(entries[0].texts())
     batch = config.batch_size
     root = counted.root
-    losses: list[float] = []
 
     def slid_eps(x: torch.Tensor, sigma: torch.Tensor, ids: list[int]) -> torch.Tensor:
         with slider.attached(root, torch.ones(x.shape[0], device=x.device)):
             return counted.eps(x, sigma, ids)
 
-    for step in range(start, config.steps):
+    for step in steps:
         # one set per step; a single set draws nothing, so its random stream is that of a one-set run
         drawn = int(torch.randint(len(entries), (1,), generator=generator)) if len(entries) > 1 else 0
         offset = drawn * width
@@ -142,13 +139,7 @@ def _optimise(run: TrainingRun, source: LatentSource, entries: list[SliderPrompt
                 loss = text_slider_loss(counted.eps(x_t, sigma, [target] * batch), target_eps) / len(scale_values)
                 check_finite(loss, step, config.learning_rate).backward()
             total += loss.item()
-        optimizer.step()
-        losses.append(total)
-        if session is not None:
-            session.step_done(step + 1, slider, optimizer, generator)
-        if on_step is not None:
-            on_step(step + 1, config.steps, total)
-    return losses
+        run.end_step(step, total)
 
 
 def entry_texts(entries: Sequence[SliderPrompts]) -> list[str]:

@@ -213,16 +213,13 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
     if pair_scales is not None and tuple(pair_scales.shape) != (before.shape[0],):
         raise SliderConfigError(f"pair_scales has shape {tuple(pair_scales.shape)}; expected one scale per pair "
                                 f"({before.shape[0]})")
-    with training_run(denoiser, module_paths, stems, config.rank, config.alpha, config.learning_rate, config.seed,
-                      config.gradient_checkpointing, checkpoint_units) as run:
-        start = session.begin(run.slider, run.optimizer, run.generator) if session is not None else 0
-        losses = _optimise(run, before, after, config, prompt_ids, on_step, start, session, pair_scales)
-    return run.result(losses, config.steps - start)
+    with training_run(denoiser, module_paths, stems, config, checkpoint_units, on_step, session) as run:
+        _optimise(run, run.resume(), before, after, config, prompt_ids, pair_scales)
+    return run.result()
 
 
-def _optimise(run: TrainingRun, before: torch.Tensor, after: torch.Tensor, config: PairConfig,
-              prompt_ids: tuple[int, int], on_step: StepCallback | None, start: int,
-              session: TrainingSession | None, pair_scales: torch.Tensor | None) -> list[float]:
+def _optimise(run: TrainingRun, steps: range, before: torch.Tensor, after: torch.Tensor, config: PairConfig,
+              prompt_ids: tuple[int, int], pair_scales: torch.Tensor | None) -> None:
     counted, slider, optimizer, generator = run.counted, run.slider, run.optimizer, run.generator
     device = counted.device
     before = before.detach().to(device)
@@ -231,8 +228,7 @@ def _optimise(run: TrainingRun, before: torch.Tensor, after: torch.Tensor, confi
     sampler = PairSampler(before.shape[0], generator)
     batch = config.batch_size
     prompts = [prompt_ids[0]] * batch + [prompt_ids[1]] * batch
-    losses: list[float] = []
-    for step in range(start, config.steps):
+    for step in steps:
         indices = torch.tensor(sampler.take(batch))
         scale = config.scales[int(torch.randint(len(config.scales), (1,), generator=generator))]
         level = torch.full((batch,), scale) if pair_scales is None else pair_scales[indices].float()
@@ -257,13 +253,7 @@ def _optimise(run: TrainingRun, before: torch.Tensor, after: torch.Tensor, confi
                     loss = check_finite(F.mse_loss(eps.float(), noise.float()), step, config.learning_rate)
                     loss.backward()
                 total += loss.item()
-        optimizer.step()
-        losses.append(total)
-        if session is not None:
-            session.step_done(step + 1, slider, optimizer, generator)
-        if on_step is not None:
-            on_step(step + 1, config.steps, total)
-    return losses
+        run.end_step(step, total)
 
 
 def scales_text(scales: Sequence[float]) -> str:

@@ -23,6 +23,7 @@ from .denoiser import CountingDenoiser, Denoiser
 from .errors import SliderConfigError, SliderError
 from .frozen import autograd_usable, frozen_parameters
 from .lora import TrainableSlider
+from .session import TrainingSession
 
 StepCallback = Callable[[int, int, float], None]
 Config = TypeVar("Config")
@@ -43,32 +44,56 @@ class TrainResult:
 
 @dataclass
 class TrainingRun:
-    """The live pieces of one run: counted denoiser, adaptors, optimiser and the run's random stream."""
+    """The live pieces of one run: counted denoiser, adaptors, optimiser and the run's random stream, plus who
+    hears about each step (the host's progress callback, and a session for resume, checkpoints, parallelism)."""
 
     counted: CountingDenoiser
     slider: TrainableSlider
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
-    started: float
+    steps: int
+    on_step: StepCallback | None
+    session: TrainingSession | None
+    started: float = field(default_factory=time.perf_counter)
+    start: int = 0
+    losses: list[float] = field(default_factory=list)
 
-    def result(self, losses: list[float], steps_run: int) -> TrainResult:
+    def resume(self) -> range:
+        """The steps left to run: all of them, or those after the session's checkpoint. Called once the loop has
+        drawn whatever it seeds from the generator, so a resumed run continues the original's random stream."""
+        if self.session is not None:
+            self.start = self.session.begin(self.slider, self.optimizer, self.generator)
+        return range(self.start, self.steps)
+
+    def end_step(self, step: int, loss: float) -> None:
+        """Apply the step's gradients and tell the session and the host (whose callback may raise to cancel)."""
+        self.optimizer.step()
+        self.losses.append(loss)
+        if self.session is not None:
+            self.session.step_done(step + 1, self.slider, self.optimizer, self.generator)
+        if self.on_step is not None:
+            self.on_step(step + 1, self.steps, loss)
+
+    def result(self) -> TrainResult:
         """The run's outcome; forward passes are counted per step this call ran (a resumed run skips some)."""
-        return TrainResult(slider=self.slider, losses=losses, seconds=time.perf_counter() - self.started,
-                           forward_equivalents=self.counted.forward_equivalents() / max(1, steps_run),
+        return TrainResult(slider=self.slider, losses=self.losses, seconds=time.perf_counter() - self.started,
+                           forward_equivalents=self.counted.forward_equivalents() / max(1, self.steps - self.start),
                            stats={"frozen_samples": self.counted.frozen_samples,
                                   "grad_samples": self.counted.grad_samples})
 
 
 @contextlib.contextmanager
-def training_run(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], rank: int, alpha: float,
-                     learning_rate: float, seed: int, gradient_checkpointing: bool,
-                     checkpoint_units: list[nn.Module] | None) -> Iterator[TrainingRun]:
-    """Adaptors seeded from `seed`, AdamW over them only, the base frozen for the duration of the block."""
+def training_run(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], config: Any,
+                 checkpoint_units: list[nn.Module] | None, on_step: StepCallback | None,
+                 session: TrainingSession | None) -> Iterator[TrainingRun]:
+    """Adaptors seeded from `config.seed`, AdamW over them only, the base frozen for the duration of the block.
+    `config` is either loop's config (steps, rank, alpha, learning_rate, seed, gradient_checkpointing)."""
+    seed, gradient_checkpointing = config.seed, config.gradient_checkpointing
     generator = torch.Generator().manual_seed(seed)
-    slider = TrainableSlider(denoiser.root, module_paths, stems, rank, alpha, seed)
+    slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, seed)
     slider.to(denoiser.device)
-    optimizer = torch.optim.AdamW(slider.parameters(), lr=learning_rate)
-    run = TrainingRun(CountingDenoiser(denoiser), slider, optimizer, generator, time.perf_counter())
+    optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
+    run = TrainingRun(CountingDenoiser(denoiser), slider, optimizer, generator, config.steps, on_step, session)
     with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
             checkpointed(checkpoint_units or [], gradient_checkpointing):
         yield run

@@ -8,12 +8,12 @@ Usage: python benchmarks/apply.py [--changes N]
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
-import sys
 
 import torch
-from common import Timer, boot, device_name, report, sd15_model
+from common import Timer, boot, device_name, report
+
+from harness.models import sd15_model
 
 
 def main() -> None:
@@ -22,12 +22,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="sampling steps for the per-step overhead figure")
     args = parser.parse_args()
     host = boot()
-    sys.path.insert(0, str(host.path))
     import comfy.model_management
     import comfy.sample
-    from sliders import random_slider
+    from concept_sliders.slider_core.io import slider_files as formats
 
-    formats = importlib.import_module("concept_sliders.slider_core.formats")
+    from harness.sliders import random_slider
+
     on_gpu = torch.cuda.is_available()
     size = 64 if on_gpu else 32
     print(f"device: {device_name()}; SD1.5-size UNet, latents {size}x{size}", flush=True)

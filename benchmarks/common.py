@@ -1,46 +1,19 @@
-"""Shared set-up for the benchmarks: the real host (same harness as the tests) and full-size random UNets."""
+"""Shared by the benchmarks: the real host (the tests' harness), peak memory, the device, one line per figure."""
 from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from host import Host, seeded_init
-
-SD15_UNET = {
-    "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True, "legacy": False,
-    "adm_in_channels": None, "in_channels": 4, "model_channels": 320, "num_res_blocks": [2, 2, 2, 2],
-    "transformer_depth": [1, 1, 1, 1, 1, 1, 0, 0], "channel_mult": [1, 2, 4, 4], "transformer_depth_middle": 1,
-    "use_linear_in_transformer": False, "context_dim": 768, "num_heads": 8,
-    "transformer_depth_output": [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
-    "use_temporal_resblock": False, "use_temporal_attention": False,
-}
+from harness.host import Host
 
 
 def boot() -> Host:
     return Host()
-
-
-def sd15_model(seed: int = 0) -> Any:
-    """SD1.5's UNet (860M parameters) built from its config by the host's classes, random weights."""
-    import comfy.model_base
-    import comfy.model_management
-    import comfy.model_patcher
-    import comfy.supported_models
-
-    config = comfy.supported_models.SD15(dict(SD15_UNET))
-    base = comfy.model_base.BaseModel(config, device=comfy.model_management.unet_offload_device())
-    seeded_init(base, seed)
-    base.eval()
-    return comfy.model_patcher.ModelPatcher(base, load_device=comfy.model_management.get_torch_device(),
-                                            offload_device=comfy.model_management.unet_offload_device())
 
 
 def peak_training_bytes(run: Callable[[], Any]) -> float:

@@ -1,6 +1,6 @@
 """The semantic figures of tests/test_semantics.py, measured in the toy world and printed one per line.
 
-Same sliders, sweeps and maths as the tests (tests/toyworld_experiments.py, slider_core/evaluation.py): sliders
+Same sliders, sweeps and maths as the tests (harness/experiments.py, slider_core/evaluation.py): sliders
 trained by Train Slider From Prompts (200 steps), swept −2…2 on --seeds seeds sharing noise across strengths.
 - efficacy: size change from −2 to +2 against the size spread across seeds at strength 0 (ratio = effect), and
   the median per-seed Spearman ρ against a perfectly monotone 1.
@@ -13,7 +13,6 @@ Usage: python benchmarks/semantics.py [--seeds N]   (about 10 minutes on two CPU
 from __future__ import annotations
 
 import argparse
-import importlib
 
 
 def main() -> None:
@@ -22,8 +21,9 @@ def main() -> None:
     args = parser.parse_args()
     from common import boot, device_name, report
 
-    host = boot()  # registers the pack, which toyworld_experiments (in tests/, on common's path) imports
-    experiments = importlib.import_module("toyworld_experiments")
+    host = boot()  # loads the pack, which harness.experiments imports
+    from harness import experiments
+
     evaluation = experiments.evaluation
     world = experiments.ToyWorld.load(host, args.seeds)
     print(f"device: {device_name()}; toy world, sliders {experiments.TRAIN_STEPS} steps, sweep -2..2 on {args.seeds} "

@@ -2,7 +2,7 @@
 
 Reference-faithful = what rohitgandikota/sliders does per iteration: a fresh rollout from noise for
 K ~ U{1..49} of 50 DDIM steps with CFG and the slider on, then each frozen prediction as its own batch-2 CFG
-forward with half thrown away, one direction only. Ours = the defaults of TrainConfig. Same UNet (SD1.5 size,
+forward with half thrown away, one direction only. Ours = the defaults of TextSliderConfig. Same UNet (SD1.5 size,
 random weights, built by the host from its config), same prompts, same resolution, each configuration in its
 own process. Prints UNet forward-equivalents and seconds per iteration, then peak training memory.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-REFRESH_PERIOD = 25  # TrainConfig.refresh_every
+REFRESH_PERIOD = 25  # TextSliderConfig.refresh_every
 CONFIGS = {
     "ours": {},
     "reference": {"trajectory": "rollout", "trajectory_steps": 50, "trajectory_cfg": 3.0,
@@ -35,16 +35,17 @@ CONFIGS = {
 
 
 def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[str, Any]:
-    from common import boot, device_name, peak_training_bytes, sd15_model
+    from common import boot, device_name, peak_training_bytes
 
-    host = boot()
-    import importlib
+    from harness.models import sd15_model
 
-    hostm = importlib.import_module("concept_sliders.nodes.host")
-    denoiser_m = importlib.import_module("concept_sliders.nodes.host_denoiser")
-    train = importlib.import_module("concept_sliders.slider_core.train")
-    prompts_m = importlib.import_module("concept_sliders.slider_core.prompts")
-    del host
+    boot()
+    from concept_sliders.nodes.host import denoiser as denoiser_m
+    from concept_sliders.nodes.host import models as hostm
+    from concept_sliders.slider_core.training import prompts as prompts_m
+    from concept_sliders.slider_core.training import text_loop as train
+    from concept_sliders.slider_core.training.configs import TextSliderConfig
+
     model = sd15_model()
     prompts = prompts_m.SliderPrompts("a person", "an old person", "a young person", ["male"])
 
@@ -55,7 +56,7 @@ def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[s
 
     latent = resolution // 8
     settings = {"steps": iterations, "latent_size": (latent, latent), "seed": 0, **CONFIGS[name]}
-    config = train.TrainConfig(**settings)
+    config = TextSliderConfig(**settings)
     paths = hostm.slider_target_paths(model, "noxattn", True)
     stems = hostm.kohya_stems(model, paths)
     denoiser = denoiser_m.ComfyDenoiser(model, encode, prompts.texts(), (resolution, resolution))

@@ -6,7 +6,7 @@ Pairs), trained with Train Slider From Image Pairs for the default 1000 steps, s
 CFG 4, 20 Euler steps) and measured (size effect = mean size change from −2 to +2 in units of its spread across
 seeds; locality = the largest other attribute's effect / size effect). The toy UNet is far smaller than SD's, so
 its learning-rate curve sits higher: both rates are also run ×100 ("toy-equivalent"), the factor that maps the
-reference's 2e-4, which breaks SD image sliders, onto the toy world's breaking point (see PairConfig).
+reference's 2e-4, which breaks SD image sliders, onto the toy world's breaking point (benchmarks/README.md).
 Speed and memory: the core loop on the toy model, and with --sd15-iterations on an SD1.5-size UNet (random
 weights, 256 px; each mode in its own process; peak memory as live tensor bytes, see common.peak_training_bytes).
 Usage: python benchmarks/train_pairs.py [--steps N] [--rows N] [--speed-iterations N] [--sd15-iterations N]
@@ -14,7 +14,6 @@ Usage: python benchmarks/train_pairs.py [--steps N] [--rows N] [--speed-iteratio
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import subprocess
 import sys
@@ -45,24 +44,27 @@ def main() -> None:
         return
 
     host = boot()
-    modules = {name: importlib.import_module(f"concept_sliders.{name}") for name in (
-        "nodes.train_images", "nodes.toyworld_pairs", "nodes.toyworld", "nodes.sweep", "nodes.toyworld_measure",
-        "slider_core.evaluation", "slider_core.train_pairs")}
-    default_lr = modules["slider_core.train_pairs"].PairConfig.learning_rate
-    model, clip = modules["nodes.toyworld"].load_toyworld()
-    pairs = modules["nodes.toyworld_pairs"].ToyWorldPairs().pairs("size", 6, 0)
+    from concept_sliders.nodes.host.toyworld import load_toyworld
+    from concept_sliders.slider_core.evaluation import sweep_effect
+    from concept_sliders.slider_core.toyworld import measurement
+    from concept_sliders.slider_core.toyworld.blobs import metrics
+    from concept_sliders.slider_core.training.configs import PairSliderConfig
+
+    default_lr = PairSliderConfig.learning_rate
+    model, clip = load_toyworld()
+    pairs = host.node("ConceptSlidersToyWorldPairs").pairs("size", 6, 0)
     encode = host.node("CLIPTextEncode").encode
     conditioning = (encode(clip, "a blob")[0], encode(clip, "")[0])
 
     def quality(lr: float) -> dict[str, float]:
-        slider, _, _ = modules["nodes.train_images"].TrainSliderFromImagePairs().train(
+        slider, _, _ = host.node("ConceptSlidersTrainFromImagePairs").train(
             model, clip, "", "", "1", 4, 1.0, "noxattn", True, args.steps, lr, 0, 0, 1, "auto", False,
             before_latent=pairs[0], after_latent=pairs[1])
-        latents, _ = modules["nodes.sweep"].SliderSweep().sweep(
+        latents, _ = host.node("ConceptSlidersSweep").sweep(
             model, slider, *conditioning, seed=0, rows=args.rows, steps=20, cfg=4.0, sampler_name="euler",
             scheduler="normal", width=128, height=128, strengths=", ".join(map(str, STRENGTHS)), start_percent=0.0)
-        table = modules["nodes.toyworld_measure"].sweep_table(latents["samples"], STRENGTHS)
-        effects = {name: modules["slider_core.evaluation"].sweep_effect(STRENGTHS, values) for name, values in table.items()}
+        table = measurement.sweep_table(latents["samples"], STRENGTHS, metrics.measure)
+        effects = {name: sweep_effect(STRENGTHS, values) for name, values in table.items()}
         size = effects["size"].effect
         others = [name for name in table if name != "size"]
         return {"effect": size, "locality": max(effects[name].effect for name in others) / size,
@@ -80,8 +82,8 @@ def main() -> None:
                reference["locality"], "x")
         report(f"train_pairs: toy size monotonicity (median Spearman rho), {label}", ours["rho"], reference["rho"], "")
 
-    separate = seconds_per_iteration(modules, model, clip, pairs, "separate", args.speed_iterations)[0]
-    joint = seconds_per_iteration(modules, model, clip, pairs, "joint", args.speed_iterations)[0]
+    separate = seconds_per_iteration(model, clip, pairs, "separate", args.speed_iterations)[0]
+    joint = seconds_per_iteration(model, clip, pairs, "joint", args.speed_iterations)[0]
     report("train_pairs: toy seconds per iteration, two accumulated passes vs joint forward", separate, joint, "s")
     if args.sd15_iterations:
         runs = {}
@@ -95,26 +97,27 @@ def main() -> None:
 
 
 def sd15_run(batching: str, iterations: int) -> dict[str, float]:
-    from common import boot, sd15_model
+    from common import boot
+
+    from harness.models import sd15_model
 
     boot()
-    modules = {"slider_core.train_pairs": importlib.import_module("concept_sliders.slider_core.train_pairs")}
     generator = torch.Generator().manual_seed(0)
     latents = [{"samples": torch.randn(1, 4, 32, 32, generator=generator) / 0.18215} for _ in range(2)]
-    seconds, peak = seconds_per_iteration(modules, sd15_model(), None, latents, batching, iterations)
+    seconds, peak = seconds_per_iteration(sd15_model(), None, latents, batching, iterations)
     return {"seconds": seconds, "peak_mb": peak / 2**20}
 
 
-def seconds_per_iteration(modules: dict[str, Any], model: Any, clip: Any, pairs: Any, batching: str,
-                          iterations: int) -> tuple[float, float]:
+def seconds_per_iteration(model: Any, clip: Any, pairs: Any, batching: str, iterations: int) -> tuple[float, float]:
     """(wall time per step of the core loop alone, after a 2-step warm-up whose peak training memory is the second
     figure). Without a CLIP the prompts are random contexts of the model's width: speed
     does not depend on what they say."""
     from common import peak_training_bytes
+    from concept_sliders.nodes.host import denoiser as denoiser_module
+    from concept_sliders.nodes.host import models as host
+    from concept_sliders.slider_core.training.configs import PairSliderConfig
+    from concept_sliders.slider_core.training.pair_loop import train_pair_slider
 
-    host = importlib.import_module("concept_sliders.nodes.host")
-    denoiser_module = importlib.import_module("concept_sliders.nodes.host_denoiser")
-    core = modules["slider_core.train_pairs"]
     paths = host.slider_target_paths(model, "noxattn", True)
     stems = host.kohya_stems(model, paths)
     with torch.inference_mode(False), torch.enable_grad():
@@ -123,11 +126,11 @@ def seconds_per_iteration(modules: dict[str, Any], model: Any, clip: Any, pairs:
         encode = denoiser_module.clip_encoder(clip) if clip is not None else random_context(model)
         pixels = 8 * before.shape[-1]
         denoiser = denoiser_module.ComfyDenoiser(model, encode, ["", ""], (pixels, pixels))
-        peak = peak_training_bytes(lambda: core.train_pair_slider(
-            denoiser, before, after, core.PairConfig(steps=2, side_batching=batching), paths, stems))
+        peak = peak_training_bytes(lambda: train_pair_slider(
+            denoiser, before, after, PairSliderConfig(steps=2, side_batching=batching), paths, stems))
         started = time.perf_counter()
-        core.train_pair_slider(denoiser, before, after, core.PairConfig(steps=iterations, side_batching=batching),
-                               paths, stems)
+        train_pair_slider(denoiser, before, after, PairSliderConfig(steps=iterations, side_batching=batching),
+                          paths, stems)
         return (time.perf_counter() - started) / iterations, peak
 
 

@@ -1,58 +1,26 @@
-"""The toy world's base model and "VAE" as ComfyUI nodes, so sliders can be trained and measured without real weights.
+"""The embedded toy world as nodes: its base model and "VAE", measurements of a sweep, and image pairs.
 
-The loader builds the model through the host's own classes (SD15 model config, BaseModel, ModelPatcher,
-sd.CLIP with the SD1 tokenizer and text encoder), so everything downstream (CLIPTextEncode, KSampler, the
-slider nodes) treats it as an ordinary, if tiny, SD1.x checkpoint. Works with the 2024 host and current ComfyUI.
+Real weights and photographs are not needed to train, apply and judge sliders: the toy world's scenes render
+straight into latents whose attributes can be measured back (slider_core/toyworld).
 """
 from __future__ import annotations
 
-import json
+import os
 from typing import Any
 
-import comfy.model_base
-import comfy.model_management
-import comfy.model_patcher
-import comfy.sd
-import comfy.sd1_clip
-import comfy.supported_models
-import comfy.supported_models_base
-import safetensors
-import safetensors.torch
 import torch
 
-from ..slider_core.toyworld import model as toy
-from ..slider_core.toyworld import scenes
-
-CATEGORY = "concept_sliders/_for_testing"
-
-
-def load_toyworld() -> tuple[Any, Any]:
-    """(MODEL patcher, CLIP) of the shipped toy-world weights."""
-    with safetensors.safe_open(str(toy.WEIGHTS_FILE), framework="pt") as handle:
-        unet_config = json.loads(handle.metadata()["unet_config"])
-    unet_state, text_state = toy.unpack_state_dict(safetensors.torch.load_file(str(toy.WEIGHTS_FILE)))
-
-    config = comfy.supported_models.SD15(unet_config)
-    config.set_inference_dtype(torch.float32, None)  # tiny: full precision on every device
-    base = comfy.model_base.BaseModel(config, device=comfy.model_management.unet_offload_device())
-    base.diffusion_model.load_state_dict(unet_state)
-    patcher = comfy.model_patcher.ModelPatcher(
-        base, load_device=comfy.model_management.get_torch_device(),
-        offload_device=comfy.model_management.unet_offload_device(),
-    )
-
-    target = comfy.supported_models_base.ClipTarget(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel)
-    # SDClipModel itself (rather than current ComfyUI's checkpoint subclass) is the one class both hosts let us
-    # hand a config file to; its pooled output is projected, and the projection here is the identity.
-    target.params = {"clip_model": comfy.sd1_clip.SDClipModel, "textmodel_json_config": str(toy.TEXT_CONFIG_FILE)}
-    with torch.no_grad():  # the 2024 host's text model copies into a trainable parameter while it is built
-        clip = comfy.sd.CLIP(target)
-    encoder = clip.cond_stage_model
-    getattr(encoder, encoder.clip).load_state_dict(text_state)
-    return patcher, clip
+from ..slider_core.io.names import numbered_path
+from ..slider_core.strengths import parse_strengths
+from ..slider_core.toyworld import measurement
+from ..slider_core.toyworld.blobs import metrics, pairs, scenes
+from .host import folders, toyworld
+from .types import SEED_MAX, TESTING_CATEGORY
 
 
 class ToyWorldLoader:
+    NODE_ID = "ConceptSlidersToyWorldLoader"
+    DISPLAY_NAME = "Toy World Loader (testing)"
     DESCRIPTION = (
         "Loads the pack's toy-world base model: a tiny SD1.x-layout UNet and CLIP text encoder trained on 16x16 "
         "latents of one soft blob with a measurable size, colour, brightness and left/right position. Prompts "
@@ -61,7 +29,7 @@ class ToyWorldLoader:
         "small ones mostly blue, so a size slider needs the colours as preservation concepts. "
         "For testing and demonstrating sliders without downloading real weights."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = TESTING_CATEGORY
     FUNCTION = "load"
     RETURN_TYPES = ("MODEL", "CLIP")
     RETURN_NAMES = ("model", "clip")
@@ -75,15 +43,17 @@ class ToyWorldLoader:
         return {"required": {}}
 
     def load(self) -> tuple[Any, Any]:
-        return load_toyworld()
+        return toyworld.load_toyworld()
 
 
 class ToyWorldDecode:
+    NODE_ID = "ConceptSlidersToyWorldDecode"
+    DISPLAY_NAME = "Toy World Decode (testing)"
     DESCRIPTION = (
         "Decodes toy-world latents into an image: the blob's red, green and blue channels shown directly, 8x "
         "upscaled like a VAE would. Deterministic; only meaningful for latents from the toy-world model."
     )
-    CATEGORY = CATEGORY
+    CATEGORY = TESTING_CATEGORY
     FUNCTION = "decode"
     RETURN_TYPES = ("IMAGE",)
     OUTPUT_TOOLTIPS = ("The rendered scenes, 8 pixels per latent pixel.",)
@@ -96,11 +66,71 @@ class ToyWorldDecode:
         return (scenes.latent_to_image(samples["samples"]),)
 
 
-NODE_CLASS_MAPPINGS = {
-    "ConceptSlidersToyWorldLoader": ToyWorldLoader,
-    "ConceptSlidersToyWorldDecode": ToyWorldDecode,
-}
-NODE_DISPLAY_NAME_MAPPINGS = {
-    "ConceptSlidersToyWorldLoader": "Toy World Loader (testing)",
-    "ConceptSlidersToyWorldDecode": "Toy World Decode (testing)",
-}
+class ToyWorldMeasure:
+    NODE_ID = "ConceptSlidersToyWorldMeasure"
+    DISPLAY_NAME = "Toy World Measure (testing)"
+    DESCRIPTION = (
+        "Measures size, position, colour shares and brightness of every toy-world latent in a Slider Sweep's "
+        "output, writes them to a CSV in the output folder (one row per image) and returns a summary table: "
+        "per attribute, Spearman ρ against strength and the change from lowest to highest strength in units of "
+        "the attribute's spread across seeds."
+    )
+    CATEGORY = TESTING_CATEGORY
+    FUNCTION = "measure"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("summary",)
+    OUTPUT_TOOLTIPS = ("Per-attribute ρ, change and effect size of the sweep.",)
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {
+            "samples": ("LATENT", {"tooltip": "Toy-world latents from Slider Sweep (rows × strengths, row-major)."}),
+            "strengths": ("STRING", {"default": "-3, -1.5, 0, 1.5, 3",
+                                     "tooltip": "The sweep's strengths output (link Slider Sweep's strengths)."}),
+            "filename_prefix": ("STRING", {"default": "concept_sliders/toyworld_sweep",
+                                           "tooltip": "CSV name inside the output folder."}),
+        }}
+
+    def measure(self, samples: dict[str, torch.Tensor], strengths: str, filename_prefix: str) -> dict[str, Any]:
+        values = parse_strengths(strengths)
+        latents = samples["samples"]
+        table = measurement.sweep_table(latents, values, metrics.measure)
+        path = numbered_path(folders.output_folder(), filename_prefix, ".csv")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            handle.write(measurement.table_csv(table, values))
+        summary = measurement.summarise(table, values)
+        return {"ui": {"text": [summary, path]}, "result": (summary,)}
+
+
+class ToyWorldPairs:
+    NODE_ID = "ConceptSlidersToyWorldPairs"
+    DISPLAY_NAME = "Toy World Pairs (testing)"
+    DESCRIPTION = (
+        "Renders before/after pairs of toy-world scenes that differ only in one attribute (small vs large, dim vs "
+        "bright, left vs right), as latents for Train Slider From Image Pairs. Every other attribute varies "
+        "between pairs, so the slider must learn the attribute, not a scene. For testing and demonstrations."
+    )
+    CATEGORY = TESTING_CATEGORY
+    FUNCTION = "pairs"
+    RETURN_TYPES = ("LATENT", "LATENT")
+    RETURN_NAMES = ("before", "after")
+    OUTPUT_TOOLTIPS = (
+        "The scenes with the attribute low (small / dim / on the left), one per pair.",
+        "The same scenes with the attribute high (large / bright / on the right), in the same order.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {
+            "attribute": (list(pairs.ATTRIBUTES), {"default": "size", "tooltip": "The one attribute that differs inside "
+                                                                           "each pair."}),
+            "count": ("INT", {"default": 6, "min": 1, "max": 256, "tooltip": "Number of pairs."}),
+            "seed": ("INT", {"default": 0, "min": 0, "max": SEED_MAX,
+                             "tooltip": "Seeds the scenes: same seed, same pairs."}),
+        }}
+
+    def pairs(self, attribute: str, count: int, seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        before, after = pairs.pair_scenes(attribute, count, seed)
+        return {"samples": scenes.render(before)}, {"samples": scenes.render(after)}

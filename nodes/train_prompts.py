@@ -5,71 +5,78 @@ from typing import Any
 
 import torch
 
-from ..slider_core.prompts import SliderPrompts
-from ..slider_core.slider import Slider, SliderMetadata
-from ..slider_core.train import TrainConfig, train_text_slider
-from ..slider_core.trajectories import TRAJECTORIES
-from . import host, train_common
-from .host_denoiser import ComfyDenoiser, clip_encoder
-from .slider_nodes import SLIDER_TYPE
+from ..slider_core.model.slider import Slider
+from ..slider_core.training.configs import TextSliderConfig
+from ..slider_core.training.latent_sources import TRAJECTORIES
+from ..slider_core.training.metadata import slider_title, text_slider_metadata
+from ..slider_core.training.prompts import SliderPrompts
+from ..slider_core.training.text_loop import train_text_slider
+from . import training_inputs
+from .host import models, training
+from .host.denoiser import ComfyDenoiser, clip_encoder
+from .types import TRAIN_CATEGORY
+
+DEFAULTS = TextSliderConfig()
+
+
+def _text(default: str, tip: str, multiline: bool = False) -> tuple[str, dict[str, Any]]:
+    # dynamicPrompts off: the 2024 web page otherwise rewrites "{...}" when queueing, and "{}" marks where the
+    # prompt goes in a preservation concept ("{} on the left").
+    return ("STRING", {"default": default, "multiline": multiline, "dynamicPrompts": False, "tooltip": tip})
 
 
 class TrainSliderFromPrompts:
+    NODE_ID = "ConceptSlidersTrainFromPrompts"
+    DISPLAY_NAME = "Train Slider From Prompts"
     DESCRIPTION = (
         "Trains a concept slider from text: the slider learns to push the model's prediction for the target "
         "towards 'positive' (strength > 0) and 'negative' (strength < 0), guided by η·(ε(positive) − ε(negative)), "
         "while preservation concepts keep other attributes out of the direction. Runs on the loaded MODEL and "
         "CLIP, reports progress, can be cancelled, and leaves the model's weights untouched."
     )
-    CATEGORY = "concept_sliders/train"
+    CATEGORY = TRAIN_CATEGORY
     FUNCTION = "train"
-    RETURN_TYPES = (SLIDER_TYPE, "IMAGE", "MODEL")
-    RETURN_NAMES = ("slider", "loss_curve", "model")
+    RETURN_TYPES = training_inputs.RETURN_TYPES
+    RETURN_NAMES = training_inputs.RETURN_NAMES
     OUTPUT_TOOLTIPS = (
         "The trained slider (save it with Save Concept Slider, apply it with Slider Strength).",
-        "Training loss per step with a moving average.",
-        "The input model with the slider applied at +1, for an immediate preview.",
+        training_inputs.LOSS_CURVE_TIP,
+        training_inputs.PREVIEW_MODEL_TIP,
     )
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        def text(default: str, tip: str, multiline: bool = False) -> tuple[str, dict[str, Any]]:
-            # dynamicPrompts off: the 2024 web page otherwise rewrites "{...}" when queueing, and "{}" marks
-            # where the prompt goes in a preservation concept ("{} on the left").
-            return ("STRING", {"default": default, "multiline": multiline, "dynamicPrompts": False, "tooltip": tip})
-
         return {
             "required": {
-                "model": ("MODEL", {"tooltip": "The base model the slider is trained for (SD1.x, SD2.x or SDXL)."}),
+                "model": training_inputs.MODEL_INPUT,
                 "clip": ("CLIP", {"tooltip": "The model's text encoder, used to encode the prompts."}),
-                "target": text("a person", "What the slider acts on (c_t), e.g. 'a person'."),
-                "positive": text("an old person", "The attribute at positive strength (c+)."),
-                "negative": text("a young person", "The attribute at negative strength (c-)."),
-                "preserve": text("", "Preservation concepts, one per line (e.g. 'male', 'female'): the slider's "
-                                     "direction is averaged over them so it does not change them.", multiline=True),
-                "guidance": ("FLOAT", {"default": 4.0, "min": 0.0, "max": 50.0, "step": 0.1,
+                "target": _text("a person", "What the slider acts on (c_t), e.g. 'a person'."),
+                "positive": _text("an old person", "The attribute at positive strength (c+)."),
+                "negative": _text("a young person", "The attribute at negative strength (c-)."),
+                "preserve": _text("", "Preservation concepts, one per line (e.g. 'male', 'female'): the slider's "
+                                      "direction is averaged over them so it does not change them.", multiline=True),
+                "guidance": ("FLOAT", {"default": DEFAULTS.eta, "min": 0.0, "max": 50.0, "step": 0.1,
                                        "tooltip": "η: how far the target is pushed along positive − negative."}),
-                **train_common.adaptor_inputs(),
-                "steps": ("INT", {"default": 500, "min": 1, "max": 100000, "tooltip": "Optimisation steps."}),
-                "learning_rate": ("FLOAT", {"default": 2e-4, "min": 1e-7, "max": 1.0, "step": 1e-5,
-                                            "tooltip": "AdamW learning rate."}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF,
-                                 "tooltip": "Seeds noise, timesteps and initialisation: same seed, same slider (CPU)."}),
+                **training_inputs.adaptor_inputs(DEFAULTS),
+                **training_inputs.run_inputs(
+                    DEFAULTS, "AdamW learning rate.",
+                    "Seeds noise, timesteps and initialisation: same seed, same slider (CPU)."),
                 "resolution": ("INT", {"default": 0, "min": 0, "max": 4096, "step": 64,
                                        "tooltip": "Training resolution in pixels; 0 = the model's own (512 SD1.x, "
                                                   "1024 SDXL)."}),
-                "batch_size": ("INT", {"default": 1, "min": 1, "max": 64, "tooltip": "Latents per step."}),
-                "bidirectional": ("BOOLEAN", {"default": True,
+                "batch_size": ("INT", {"default": DEFAULTS.batch_size, "min": 1, "max": 64,
+                                       "tooltip": "Latents per step."}),
+                "bidirectional": ("BOOLEAN", {"default": DEFAULTS.bidirectional,
                                               "tooltip": "Train the −1 side too (target − η·direction), on "
                                                          "alternate steps; makes negative strengths reliable."}),
-                **train_common.compute_inputs(),
-                "trajectory": (list(TRAJECTORIES), {"default": "renoise",
+                **training_inputs.compute_inputs(DEFAULTS),
+                "trajectory": (list(TRAJECTORIES), {"default": DEFAULTS.trajectory,
                                                     "tooltip": "Where noisy latents come from: renoise (fastest, "
                                                                "default), pool, or rollout (the reference's)."}),
             },
             "optional": {
-                "anchor": text("", "Optional: the prompt whose prediction the target is built on (the reference's "
-                                   "'neutral'); empty = the target itself."),
+                "anchor": _text("", "Optional: the prompt whose prediction the target is built on (the reference's "
+                                    "'neutral'); empty = the target itself."),
             },
         }
 
@@ -79,25 +86,20 @@ class TrainSliderFromPrompts:
               gradient_checkpointing: bool, trajectory: str, anchor: str = "") -> tuple[Slider, torch.Tensor, Any]:
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
                                 preserve=preserve.splitlines(), anchor=anchor.strip() or None)
-        pixels = host.training_resolution(model, resolution)
-        config = TrainConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance,
-                             batch_size=batch_size, seed=seed % 2**63, latent_size=(pixels // 8, pixels // 8),
-                             bidirectional=bidirectional, trajectory=trajectory,
-                             gradient_checkpointing=gradient_checkpointing)
-        paths = host.slider_target_paths(model, train_method, include_conv)
-        stems = host.kohya_stems(model, paths)
-        progress = host.TrainingProgress(steps, "slider")
-        with host.training_mode(model, precision, config):
+        pixels = models.training_resolution(model, resolution)
+        config = TextSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance,
+                                  batch_size=batch_size, seed=seed, latent_size=(pixels // 8, pixels // 8),
+                                  bidirectional=bidirectional, trajectory=trajectory,
+                                  gradient_checkpointing=gradient_checkpointing)
+        paths = models.slider_target_paths(model, train_method, include_conv)
+        stems = models.kohya_stems(model, paths)
+        progress = training.TrainingProgress(steps, "slider")
+        with training.training_mode(model, precision, config.batch_size, config.latent_size, config.rank):
             denoiser = ComfyDenoiser(model, clip_encoder(clip), prompts.texts(), (pixels, pixels))
             result = train_text_slider(denoiser, prompts, config, paths, stems, on_step=progress.step,
-                                       checkpoint_units=host.checkpoint_units(model))
-            metadata = SliderMetadata(
-                architecture=host.model_architecture(model), title=train_common.slider_title(positive, negative),
-                train_method=train_method, target=target, positive=positive, negative=negative,
-                preserve=prompts.preserve, guidance=guidance, recommended_start=0.2,
-                extra={"steps": str(steps), "learning_rate": f"{learning_rate:g}", "trajectory": trajectory,
-                       "bidirectional": str(bidirectional), "resolution": str(pixels)},
-            )
+                                       recompute_units=models.recompute_units(model))
+            metadata = text_slider_metadata(models.architecture_id(model), slider_title(positive, negative),
+                                            train_method, prompts, config, str(pixels))
             slider = result.slider.export(metadata, name=metadata.title)
             del denoiser, result
-        return train_common.finish(model, slider, progress.losses)
+        return training_inputs.finish(model, slider, progress.losses)

@@ -2,7 +2,7 @@
 
 Runs workflows/api/toyworld_size_slider.json (the API twin of workflows/toyworld_size_slider.json) through
 the host's own executor: Toy World Loader → Train Slider From Prompts ("a blob": "a small blob" ↔ "a large
-blob", preserving the blob's side) → Save Concept Slider, and Slider Sweep (−3…3, 4 seeds) → Toy World Decode →
+blob", preserving the colours) → Save Concept Slider, and Slider Sweep (−3…3, 4 seeds) → Toy World Decode →
 Slider Sweep Grid → Save Image, plus Toy World Measure → CSV. Writes into --out (default ./output/demo).
 
     bash scripts/demo.sh [--steps N] [--out DIR]
@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from host import Host  # noqa: E402 - the in-process host runner shared with the tests
+from harness.host import PACK_ROOT as ROOT
+from harness.host import Host
 
 WORKFLOW = ROOT / "workflows" / "api" / "toyworld_size_slider.json"
 

@@ -8,20 +8,15 @@ links and widget values. Node definitions come from the real host with the pack 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from host import Host  # noqa: E402
+from harness.host import PACK_ROOT as ROOT
+from harness.host import Host
 
 
 def main() -> None:
     host = Host()
-    import importlib
+    from concept_sliders.slider_core.io import workflows
 
-    workflows = importlib.import_module("concept_sliders.slider_core.workflows")
     mappings = host.nodes.NODE_CLASS_MAPPINGS
     for api_file in sorted((ROOT / "workflows" / "api").glob("*.json")):
         prompt = json.loads(api_file.read_text())

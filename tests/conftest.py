@@ -1,37 +1,10 @@
-"""Boots the real ComfyUI host at import time (before collection imports anything of the pack)."""
+"""Shared by both tiers (unit: no ComfyUI; host: inside a real ComfyUI): the hardening tally line."""
 from __future__ import annotations
 
 import collections
 from typing import Any
 
 import pytest
-from host import Host
-
-HOST = Host()
-
-
-@pytest.fixture(scope="session")
-def host() -> Host:
-    return HOST
-
-
-@pytest.fixture
-def sliders_dir(host: Host):
-    """The host's models/concept_sliders folder, emptied after the test so file lists stay predictable."""
-    yield host.sliders_dir
-    for path in host.sliders_dir.rglob("*"):
-        if path.is_file():
-            path.unlink()
-
-
-@pytest.fixture(autouse=True)
-def unload_models(host: Host):
-    """Each test builds its own tiny models; dropping them keeps the host's loaded-model list short."""
-    yield
-    import comfy.model_management
-
-    comfy.model_management.unload_all_models()
-
 
 # Hardening tally: tests marked `bad_input(kind)` try bad inputs of that kind (one per parametrized case, or
 # `request.node.bad_inputs_tried` of them); the session ends with one line counting those that were handled.

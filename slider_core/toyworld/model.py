@@ -3,7 +3,7 @@
 The model is a tiny Stable Diffusion 1.x: a UNet in ComfyUI's own SD1.x layout (built by the host as
 ``supported_models.SD15(UNET_CONFIG)``) conditioned by a two-layer CLIP text encoder of the same layout as SD1's
 (the host's SDClipModel with TEXT_CONFIG), so samplers, text encoding and slider patching all run unchanged.
-Nothing here imports ComfyUI: the host-facing building lives in nodes/toyworld.py and scripts/train_toyworld.py.
+Nothing here imports ComfyUI: the host-facing building lives in nodes/host/toyworld.py and scripts/train_toyworld.py.
 
 Weight file: SD1 checkpoint key names ("model.diffusion_model.*", "cond_stage_model.*" with the text encoder's
 own keys) in float16, plus the UNet configuration as JSON metadata. The text encoder's token embedding keeps

@@ -1,0 +1,56 @@
+"""A training run inside the host's executor: autograd and precision for its duration, progress, cancel."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import comfy.model_management
+import comfy.utils
+import torch
+
+from ...slider_core.errors import SliderError
+from ...slider_core.precision import compute_autocast
+from . import shims
+
+
+@contextlib.contextmanager
+def training_mode(patcher: Any, precision: str, batch_size: int, latent_size: tuple[int, int],
+                  rank: int) -> Iterator[None]:
+    """Autograd on (ComfyUI runs nodes under inference_mode), optional autocast, memory released afterwards,
+    and out-of-memory turned into advice naming the settings that reduce it (those given here)."""
+    device = patcher.load_device
+    try:
+        with torch.inference_mode(False), torch.enable_grad(), compute_autocast(precision, device):
+            yield
+    except torch.cuda.OutOfMemoryError:
+        raise SliderError(
+            f"out of memory while training on {device} (batch size {batch_size}, latent "
+            f"{latent_size[0]}x{latent_size[1]}, rank {rank}): turn on gradient_checkpointing, "
+            "use bf16/fp16 precision, or lower batch_size or resolution"
+        ) from None
+    finally:
+        comfy.model_management.soft_empty_cache()
+
+
+class TrainingProgress:
+    """ProgressBar once per step, the loss in the UI where the host can show text, and the user's cancel
+    honoured right after the step it arrives in."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.bar = comfy.utils.ProgressBar(total)
+        self.label = label
+        self.losses: list[float] = []
+        self.last_report = 0.0
+
+    def step(self, step: int, total: int, loss: float) -> None:
+        self.losses.append(loss)
+        self.bar.update_absolute(step, total)
+        now = time.monotonic()
+        if now - self.last_report > 2.0 or step == total:
+            self.last_report = now
+            logging.info("concept sliders: %s step %d/%d loss %.5f", self.label, step, total, loss)
+            shims.send_progress_text(f"{self.label}: step {step}/{total}, loss {loss:.5f}")
+        comfy.model_management.throw_exception_if_processing_interrupted()

@@ -1,0 +1,1 @@
+"""Hosts other than ComfyUI that implement the Denoiser contract (diffusers, for scripts and the CLI)."""

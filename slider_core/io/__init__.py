@@ -1,0 +1,1 @@
+"""Files: slider .safetensors (kohya keys + metadata) and the formats read, training checkpoints, workflow JSON, atomic writes."""

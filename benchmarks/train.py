@@ -49,17 +49,17 @@ def run_one(name: str, iterations: int, resolution: int, measure: str) -> dict[s
     model = sd15_model()
     prompts = prompts_m.SliderPrompts("a person", "an old person", "a young person", ["male"])
 
-    def encode(text: str) -> tuple[torch.Tensor, None]:
+    def conditioning(text: str) -> list:
         """Random but fixed per prompt: speed does not depend on what the text encoder says."""
         seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-        return torch.randn(1, 77, 768, generator=torch.Generator().manual_seed(seed)), None
+        return [[torch.randn(1, 77, 768, generator=torch.Generator().manual_seed(seed)), {}]]
 
     latent = resolution // 8
     settings = {"steps": iterations, "latent_size": (latent, latent), "seed": 0, **CONFIGS[name]}
     config = TextSliderConfig(**settings)
     paths = hostm.slider_target_paths(model, "noxattn", True)
     stems = hostm.kohya_stems(model, paths)
-    denoiser = denoiser_m.ComfyDenoiser(model, encode, prompts.texts(), (resolution, resolution))
+    denoiser = denoiser_m.ComfyDenoiser(model, [conditioning(text) for text in prompts.texts()], (latent, latent))
 
     def run() -> Any:
         with torch.inference_mode(False), torch.enable_grad():

@@ -58,8 +58,8 @@ def main() -> None:
 
     def quality(lr: float) -> dict[str, float]:
         slider, _, _ = host.node("ConceptSlidersTrainFromImagePairs").train(
-            model, clip, "", "", "1", 4, 1.0, "noxattn", True, args.steps, lr, 0, 0, 1, "auto", False,
-            before_latent=pairs[0], after_latent=pairs[1])
+            model, "", "", "1", 4, 1.0, "noxattn", True, args.steps, lr, 0, 0, 1, "auto", False,
+            clip=clip, before_latent=pairs[0], after_latent=pairs[1])
         latents, _ = host.node("ConceptSlidersSweep").sweep(
             model, slider, *conditioning, seed=0, rows=args.rows, steps=20, cfg=4.0, sampler_name="euler",
             scheduler="normal", width=128, height=128, strengths=", ".join(map(str, STRENGTHS)), start_percent=0.0)
@@ -115,6 +115,7 @@ def seconds_per_iteration(model: Any, clip: Any, pairs: Any, batching: str, iter
     from common import peak_training_bytes
     from concept_sliders.nodes.host import denoiser as denoiser_module
     from concept_sliders.nodes.host import models as host
+    from concept_sliders.nodes.host.conditioning import text_conditioning
     from concept_sliders.slider_core.training.configs import PairSliderConfig
     from concept_sliders.slider_core.training.pair_loop import train_pair_slider
 
@@ -123,9 +124,8 @@ def seconds_per_iteration(model: Any, clip: Any, pairs: Any, batching: str, iter
     with torch.inference_mode(False), torch.enable_grad():
         before = host.latents_to_model_space(model, pairs[0]["samples"].clone())
         after = host.latents_to_model_space(model, pairs[1]["samples"].clone())
-        encode = denoiser_module.clip_encoder(clip) if clip is not None else random_context(model)
-        pixels = 8 * before.shape[-1]
-        denoiser = denoiser_module.ComfyDenoiser(model, encode, ["", ""], (pixels, pixels))
+        prompt = text_conditioning(clip, "") if clip is not None else random_context(model)
+        denoiser = denoiser_module.ComfyDenoiser(model, [prompt, prompt], tuple(before.shape[-2:]))
         peak = peak_training_bytes(lambda: train_pair_slider(
             denoiser, before, after, PairSliderConfig(steps=2, side_batching=batching), paths, stems))
         started = time.perf_counter()
@@ -134,9 +134,9 @@ def seconds_per_iteration(model: Any, clip: Any, pairs: Any, batching: str, iter
         return (time.perf_counter() - started) / iterations, peak
 
 
-def random_context(model: Any) -> Any:
+def random_context(model: Any) -> list:
     width = model.model.model_config.unet_config["context_dim"]
-    return lambda text: (torch.randn(1, 77, width, generator=torch.Generator().manual_seed(len(text))), None)
+    return [[torch.randn(1, 77, width, generator=torch.Generator().manual_seed(0)), {}]]
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ class ToyWorld:
 
     def train(self, prompts: dict[str, str], preserve: str = "", **overrides: Any) -> Any:
         node = self.host.node("ConceptSlidersTrainFromPrompts")
-        return node.train(self.model, self.clip, **prompts, preserve=preserve, **{**SETTINGS, **overrides})[0]
+        return node.train(self.model, clip=self.clip, **prompts, preserve=preserve, **{**SETTINGS, **overrides})[0]
 
     def with_slider(self, slider: Any, strength: float) -> Any:
         """The model with `slider` chained on at `strength` (Slider Strength, as a graph composes sliders)."""

@@ -44,7 +44,7 @@ class SliderStrength:
             )
         if strength == 0.0:
             return (model.clone(),)
-        keys = patching.match_slider_to_model(slider, model)
+        slider, keys = patching.match_slider_to_model(slider, model)
         if start_percent == 0.0 and end_percent == 1.0:
             return (patching.with_slider_patches(model, slider, strength, keys),)
         return (patching.with_scheduled_slider(model, slider, strength, keys, start_percent, end_percent),)

@@ -7,6 +7,7 @@ world). Pairs are matched by batch index. The maths: slider_core/training/pair_l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -15,14 +16,18 @@ from ..slider_core.data.images import fit_images, pair_frame
 from ..slider_core.data.pair_inputs import check_pair_images, pair_source
 from ..slider_core.data.pair_latents import check_pairs
 from ..slider_core.errors import SliderConfigError
+from ..slider_core.model.architectures import require_trainable
+from ..slider_core.model.module_selection import DEFAULT_INCLUDE_MLP
 from ..slider_core.model.slider import Slider
 from ..slider_core.strengths import format_strengths, parse_strengths
 from ..slider_core.training.configs import PairSliderConfig
 from ..slider_core.training.metadata import pair_slider_metadata, slider_title
 from ..slider_core.training.pair_loop import train_pair_slider
 from . import training_inputs
-from .host import models, training
-from .host.denoiser import ComfyDenoiser, clip_encoder
+from .host import conditioning, models, training
+from .host.conditioning import Conditioning
+from .host.denoiser import ComfyDenoiser
+from .prompt_inputs import single_prompt
 from .types import TRAIN_CATEGORY
 
 DEFAULTS = PairSliderConfig()
@@ -53,8 +58,6 @@ class TrainSliderFromImagePairs:
         return {
             "required": {
                 "model": training_inputs.MODEL_INPUT,
-                "clip": ("CLIP", {"tooltip": "The model's text encoder, for the two prompts (an empty prompt is "
-                                             "still an encoding, so it is always needed)."}),
                 "before_prompt": ("STRING", {"default": "", "multiline": False,
                                              "tooltip": "Prompt the 'before' images are denoised with (c_A); empty = "
                                                         "unconditional, the usual choice."}),
@@ -81,6 +84,8 @@ class TrainSliderFromImagePairs:
                 **training_inputs.compute_inputs(DEFAULTS),
             },
             "optional": {
+                "clip": ("CLIP", {"tooltip": "The model's text encoder, for the two prompts (an empty prompt is still "
+                                             "an encoding). Not needed when both sides come as CONDITIONING."}),
                 "vae": ("VAE", {"tooltip": "Encodes the images; not needed when latents are given."}),
                 "before": ("IMAGE", {"tooltip": "The 'before' images (slider at negative strength), one per pair."}),
                 "after": ("IMAGE", {"tooltip": "The 'after' images (slider at positive strength), paired with "
@@ -88,45 +93,69 @@ class TrainSliderFromImagePairs:
                 "before_latent": ("LATENT", {"tooltip": "Instead of 'before' images: already encoded latents."}),
                 "after_latent": ("LATENT", {"tooltip": "Instead of 'after' images: already encoded latents, paired "
                                                       "with 'before_latent' by batch index."}),
+                "before_conditioning": ("CONDITIONING", {"tooltip": "Instead of before_prompt: the conditioning the "
+                                                                    "'before' images are denoised with."}),
+                "after_conditioning": ("CONDITIONING", {"tooltip": "Instead of after_prompt: the conditioning the "
+                                                                   "'after' images are denoised with."}),
+                **training_inputs.transformer_inputs(DEFAULTS),
             },
         }
 
-    def train(self, model: Any, clip: Any, before_prompt: str, after_prompt: str, strengths: str, rank: int,
+    def train(self, model: Any, before_prompt: str, after_prompt: str, strengths: str, rank: int,
               alpha: float, train_method: str, include_conv: bool, steps: int, learning_rate: float, seed: int,
-              resolution: int, batch_size: int, precision: str, gradient_checkpointing: bool, vae: Any = None,
-              before: torch.Tensor | None = None, after: torch.Tensor | None = None,
+              resolution: int, batch_size: int, precision: str, gradient_checkpointing: bool, clip: Any = None,
+              vae: Any = None, before: torch.Tensor | None = None, after: torch.Tensor | None = None,
               before_latent: dict[str, torch.Tensor] | None = None,
-              after_latent: dict[str, torch.Tensor] | None = None) -> tuple[Slider, torch.Tensor, Any]:
+              after_latent: dict[str, torch.Tensor] | None = None, before_conditioning: Any = None,
+              after_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
+              frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
         config = PairSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha,
                                   strengths=tuple(parse_strengths(strengths, "strengths", "1, 2", positive=True)),
-                                  batch_size=batch_size, seed=seed, gradient_checkpointing=gradient_checkpointing)
+                                  batch_size=batch_size, seed=seed, gradient_checkpointing=gradient_checkpointing,
+                                  frozen_up=frozen_up)
+        architecture = require_trainable(models.model_architecture(model), models.model_label(model))
+        prompts = [_side(clip, before_prompt, before_conditioning, "before"),
+                   _side(clip, after_prompt, after_conditioning, "after")]
         if pair_source(before, after, before_latent, after_latent) == "latents":
             raw_before, raw_after = before_latent["samples"], after_latent["samples"]
         else:
             raw_before, raw_after = _encode_images(model, vae, before, after, resolution)
-        check_pairs(raw_before, raw_after, models.latent_channels(model))
-        paths = models.slider_target_paths(model, train_method, include_conv)
+        check_pairs(raw_before, raw_after, lambda height, width: models.latent_shape(model, height, width),
+                    architecture.latent_multiple)
+        paths, rows = models.slider_targets(model, train_method, include_conv, include_mlp)
         stems = models.kohya_stems(model, paths)
         count = raw_before.shape[0]
         if count == 1:
             logging.warning("concept sliders: training on a single image pair; 4-8 pairs generalise far better")
         height, width = raw_before.shape[-2:]
+        scale = models.latent_downscale(model)
         progress = training.TrainingProgress(steps, "image-pair slider")
         # a forward holds one side of `batch_size` pairs: what the out-of-memory advice names
         with training.training_mode(model, precision, batch_size, (height, width), rank):
             latents_before = models.latents_to_model_space(model, raw_before.clone())
             latents_after = models.latents_to_model_space(model, raw_after.clone())
-            denoiser = ComfyDenoiser(model, clip_encoder(clip), [before_prompt, after_prompt], (8 * height, 8 * width))
+            denoiser = ComfyDenoiser(model, [prompt() for prompt in prompts], (height, width))
             result = train_pair_slider(denoiser, latents_before, latents_after, config, paths, stems,
-                                       on_step=progress.step, recompute_units=models.recompute_units(model))
+                                       on_step=progress.step, recompute_units=models.recompute_units(model),
+                                       rows=rows)
             title = (slider_title(after_prompt, before_prompt) if before_prompt.strip() or after_prompt.strip()
                      else "image_pair_slider")
             metadata = pair_slider_metadata(models.architecture_id(model), title, train_method, before_prompt,
-                                            after_prompt, config, config.strengths, f"{8 * width}x{8 * height}",
+                                            after_prompt, config, config.strengths, f"{scale * width}x{scale * height}",
                                             {"source": "image_pairs", "pairs": str(count)})
             slider = result.slider.export(metadata, name=title)
             del denoiser, result, latents_before, latents_after
         return training_inputs.finish(model, slider, progress.losses)
+
+
+def _side(clip: Any, text: str, given: Any, side: str) -> Callable[[], Conditioning]:
+    """One side's conditioning, made once training mode is on (text encoders run inside it)."""
+    if given is not None:
+        return lambda: single_prompt(given, f"{side}_conditioning")
+    if clip is None:
+        raise SliderConfigError(f"no CLIP is connected: connect the model's CLIP (for {side}_prompt) or give "
+                                f"{side}_conditioning")
+    return lambda: conditioning.text_conditioning(clip, text)
 
 
 def _encode_images(model: Any, vae: Any, before: torch.Tensor, after: torch.Tensor,

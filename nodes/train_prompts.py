@@ -5,15 +5,19 @@ from typing import Any
 
 import torch
 
+from ..slider_core.model.architectures import require_trainable
+from ..slider_core.model.module_selection import DEFAULT_INCLUDE_MLP
 from ..slider_core.model.slider import Slider
 from ..slider_core.training.configs import TextSliderConfig
 from ..slider_core.training.latent_sources import TRAJECTORIES
 from ..slider_core.training.metadata import slider_title, text_slider_metadata
+from ..slider_core.training.objectives import GOAL_NORMALISATIONS
 from ..slider_core.training.prompts import SliderPrompts
 from ..slider_core.training.text_loop import train_text_slider
 from . import training_inputs
 from .host import models, training
-from .host.denoiser import ComfyDenoiser, clip_encoder
+from .host.denoiser import ComfyDenoiser
+from .prompt_inputs import slider_conditionings
 from .types import TRAIN_CATEGORY
 
 DEFAULTS = TextSliderConfig()
@@ -49,7 +53,6 @@ class TrainSliderFromPrompts:
         return {
             "required": {
                 "model": training_inputs.MODEL_INPUT,
-                "clip": ("CLIP", {"tooltip": "The model's text encoder, used to encode the prompts."}),
                 "target": _text("a person", "What the slider acts on (c_t), e.g. 'a person'."),
                 "positive": _text("an old person", "The attribute at positive strength (c+)."),
                 "negative": _text("a young person", "The attribute at negative strength (c-)."),
@@ -75,31 +78,60 @@ class TrainSliderFromPrompts:
                                                                "default), pool, or rollout (the reference's)."}),
             },
             "optional": {
+                "clip": ("CLIP", {"tooltip": "The model's text encoder, for the text prompts. Not needed when all of "
+                                             "target, positive and negative come as CONDITIONING."}),
                 "anchor": _text("", "Optional: the prompt whose prediction the target is built on (the reference's "
                                     "'neutral'); empty = the target itself."),
+                "target_conditioning": ("CONDITIONING", {"tooltip": "Instead of the target text: the target as the "
+                                                                    "family's encoder node made it."}),
+                "positive_conditioning": ("CONDITIONING", {
+                    "tooltip": "Instead of the positive text and preservation lines: one entry per preservation "
+                               "concept (Conditioning Combine), e.g. 'an old man', 'an old woman'."}),
+                "negative_conditioning": ("CONDITIONING", {
+                    "tooltip": "Pairs with positive_conditioning entry by entry, e.g. 'a young man', 'a young woman'."}),
+                "unconditional_conditioning": ("CONDITIONING", {
+                    "tooltip": "The empty prompt latents are generated against; default: '' through the CLIP, or "
+                               "the target zeroed (ConditioningZeroOut) without one."}),
+                **training_inputs.transformer_inputs(DEFAULTS),
+                "goal_normalisation": (list(GOAL_NORMALISATIONS), {
+                    "default": DEFAULTS.goal_normalisation,
+                    "tooltip": "Rescale the guided target: none (the paper), positive_norm (to the positive "
+                               "prediction's norm, the reference's FLUX sliders), anchor_stats (to the anchor "
+                               "prediction's mean and std, ai-toolkit)."}),
             },
         }
 
-    def train(self, model: Any, clip: Any, target: str, positive: str, negative: str, preserve: str, guidance: float,
+    def train(self, model: Any, target: str, positive: str, negative: str, preserve: str, guidance: float,
               rank: int, alpha: float, train_method: str, include_conv: bool, steps: int, learning_rate: float,
               seed: int, resolution: int, batch_size: int, bidirectional: bool, precision: str,
-              gradient_checkpointing: bool, trajectory: str, anchor: str = "") -> tuple[Slider, torch.Tensor, Any]:
+              gradient_checkpointing: bool, trajectory: str, clip: Any = None, anchor: str = "",
+              target_conditioning: Any = None, positive_conditioning: Any = None, negative_conditioning: Any = None,
+              unconditional_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
+              goal_normalisation: str = DEFAULTS.goal_normalisation,
+              frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
                                 preserve=preserve.splitlines(), anchor=anchor.strip() or None)
         pixels = models.training_resolution(model, resolution)
-        config = TextSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance,
-                                  batch_size=batch_size, seed=seed, latent_size=(pixels // 8, pixels // 8),
-                                  bidirectional=bidirectional, trajectory=trajectory,
-                                  gradient_checkpointing=gradient_checkpointing)
-        paths = models.slider_target_paths(model, train_method, include_conv)
+        latent = pixels // models.latent_downscale(model)
+        architecture = require_trainable(models.model_architecture(model), models.model_label(model))
+        config = TextSliderConfig(
+            steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance, batch_size=batch_size,
+            seed=seed, latent_size=(latent, latent), bidirectional=bidirectional, trajectory=trajectory,
+            gradient_checkpointing=gradient_checkpointing, goal_normalisation=goal_normalisation,
+            frozen_up=frozen_up, trajectory_cfg=1.0 if architecture.distilled_guidance else DEFAULTS.trajectory_cfg)
+        paths, rows = models.slider_targets(model, train_method, include_conv, include_mlp)
         stems = models.kohya_stems(model, paths)
         progress = training.TrainingProgress(steps, "slider")
         with training.training_mode(model, precision, config.batch_size, config.latent_size, config.rank):
-            denoiser = ComfyDenoiser(model, clip_encoder(clip), prompts.texts(), (pixels, pixels))
-            result = train_text_slider(denoiser, prompts, config, paths, stems, on_step=progress.step,
-                                       recompute_units=models.recompute_units(model))
-            metadata = text_slider_metadata(models.architecture_id(model), slider_title(positive, negative),
-                                            train_method, prompts, config, str(pixels))
+            inputs = slider_conditionings(clip, prompts, target_conditioning, positive_conditioning,
+                                          negative_conditioning, unconditional_conditioning)
+            denoiser = ComfyDenoiser(model, inputs.conditionings, config.latent_size)
+            result = train_text_slider(denoiser, inputs.layout, config, paths, stems, on_step=progress.step,
+                                       recompute_units=models.recompute_units(model), rows=rows)
+            described = inputs.described
+            metadata = text_slider_metadata(models.architecture_id(model),
+                                            slider_title(described.positive, described.negative),
+                                            train_method, described, config, str(pixels))
             slider = result.slider.export(metadata, name=metadata.title)
             del denoiser, result
         return training_inputs.finish(model, slider, progress.losses)

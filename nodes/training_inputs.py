@@ -9,7 +9,12 @@ from typing import Any
 import torch
 
 from ..slider_core.charts.loss_curve import loss_curve
-from ..slider_core.model.module_selection import DEFAULT_INCLUDE_CONV, DEFAULT_TRAIN_METHOD, TRAIN_METHODS
+from ..slider_core.model.module_selection import (
+    DEFAULT_INCLUDE_CONV,
+    DEFAULT_INCLUDE_MLP,
+    DEFAULT_TRAIN_METHOD,
+    TRAIN_METHODS,
+)
 from ..slider_core.model.slider import Slider
 from ..slider_core.precision import COMPUTE_PRECISIONS
 from ..slider_core.training.configs import RunConfig
@@ -22,7 +27,8 @@ RETURN_TYPES = (SLIDER_TYPE, "IMAGE", "MODEL")
 RETURN_NAMES = ("slider", "loss_curve", "model")
 LOSS_CURVE_TIP = "Training loss per step with a moving average."
 PREVIEW_MODEL_TIP = "The input model with the slider applied at +1, for an immediate preview."
-MODEL_INPUT = ("MODEL", {"tooltip": "The base model the slider is trained for (SD1.x, SD2.x or SDXL)."})
+MODEL_INPUT = ("MODEL", {"tooltip": "The base model the slider is trained for: SD1.x, SD2.x, SDXL, FLUX.1, FLUX.2, "
+                                    "Chroma, Qwen-Image, Z-Image, Lumina 2 or SD3.x."})
 
 
 def adaptor_inputs(defaults: RunConfig) -> Inputs:
@@ -62,9 +68,22 @@ def compute_inputs(defaults: RunConfig) -> Inputs:
     }
 
 
+def transformer_inputs(defaults: RunConfig) -> Inputs:
+    """Options that matter on diffusion transformers (FLUX and the other flow-matching families), optional so
+    workflows saved before them keep their widget order."""
+    return {
+        "include_mlp": ("BOOLEAN", {"default": DEFAULT_INCLUDE_MLP,
+                                    "tooltip": "Transformers: also adapt the blocks' MLPs, not only the attention "
+                                               "projections (the reference's FLUX sliders adapt attention only)."}),
+        "frozen_up": ("BOOLEAN", {"default": defaults.frozen_up,
+                                  "tooltip": "The reference's FLUX parametrisation: lora_up a fixed random "
+                                             "orthonormal frame, only lora_down trained."}),
+    }
+
+
 def finish(model: Any, slider: Slider, losses: list[float]) -> tuple[Slider, torch.Tensor, Any]:
     """The three outputs of a training node: the slider, its loss curve, and the model with it at +1."""
-    keys = patching.match_slider_to_model(slider, model)
-    preview = patching.with_slider_patches(model, slider, 1.0, keys)
+    fitted, keys = patching.match_slider_to_model(slider, model)
+    preview = patching.with_slider_patches(model, fitted, 1.0, keys)
     curve = loss_curve(losses, f"{slider.metadata.title}: loss")
     return slider, curve, preview

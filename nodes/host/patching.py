@@ -9,16 +9,39 @@ import comfy.lora
 import torch
 
 from ...slider_core.adaptors.branches import LowRankBranches
-from ...slider_core.errors import SliderMismatchError
+from ...slider_core.errors import SliderFormatError, SliderMismatchError
 from ...slider_core.io.slider_files import slider_to_state_dict
 from ...slider_core.model.architectures import architecture
-from ...slider_core.model.slider import Slider
+from ...slider_core.model.keys import kohya_stem
+from ...slider_core.model.slider import Slider, fused_rows
 from . import shims
 from .models import model_architecture, model_label
 
+# Prefixes the LoRA dialects put before a module path; a slider stem is the path after them with dots as "_".
+_DIALECT_PREFIXES = ("diffusion_model.", "transformer.", "unet.", "base_model.model.", "lora_unet_",
+                     "lora_transformer_", "lycoris_")
 
-def match_slider_to_model(slider: Slider, patcher: Any) -> dict[str, str]:
-    """Map every slider module onto a model weight key, or explain exactly why not (never a partial load)."""
+
+def _stem_index(key_map: dict[str, Any]) -> dict[str, Any]:
+    """Every name the host maps, spelt as a slider stem (`lora_unet_` + path with "_"), to its target: a weight
+    key, or (weight key, (dim, first, count)) for a slice of a fused weight. This is how a diffusers-named file
+    (the reference's FLUX sliders: `lora_unet_transformer_blocks_0_attn_to_q`) finds the host's own mapping of
+    `transformer.transformer_blocks.0.attn.to_q`. Names that would reach two different targets are left out."""
+    index: dict[str, Any] = {}
+    clashes: set[str] = set()
+    for key, target in key_map.items():
+        if isinstance(target, tuple) and (len(target) != 2 or target[1] is None):
+            continue  # a converted weight (e.g. FLUX's final adaLN swap): nothing a slider is trained on
+        name = next((key[len(prefix):] for prefix in _DIALECT_PREFIXES if key.startswith(prefix)), key)
+        stem = "lora_unet_" + name.replace(".", "_")
+        if index.setdefault(stem, target) != target:
+            clashes.add(stem)
+    return {stem: target for stem, target in index.items() if stem not in clashes}
+
+
+def match_slider_to_model(slider: Slider, patcher: Any) -> tuple[Slider, dict[str, str]]:
+    """The slider as deltas on whole model weights, and each stem's weight key, or exactly why not (never a partial
+    load). Deltas on slices of a fused weight (q, k, v of a fused qkv) are combined into one delta on it."""
     model_arch = model_architecture(patcher)
     slider_arch = slider.metadata.architecture
     if slider_arch and model_arch and architecture(slider_arch).family != model_arch.family:
@@ -27,26 +50,53 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> dict[str, str]:
             f"({model_arch.id}); load a slider trained for this model family"
         )
     key_map = comfy.lora.model_lora_keys_unet(patcher.model, {})
+    index = _stem_index(key_map)
     weights = patcher.model.state_dict()
-    matched: dict[str, str] = {}
+    whole: dict[str, str] = {}
+    sliced: dict[str, list[tuple[int, int, str]]] = {}
     problems: list[str] = []
     for stem, delta in slider.deltas.items():
-        host_key = key_map.get(stem)
-        if host_key is None:
+        target = key_map.get(stem, index.get(stem))
+        if target is None:
             problems.append(f"{stem} (no such module)")
             continue
-        shape, expected = delta.weight_shape, tuple(weights[host_key].shape)
-        if shape != expected:
-            problems.append(f"{stem} (delta {shape}, model weight {expected})")
+        key = target if isinstance(target, str) else target[0]
+        expected = tuple(weights[key].shape)
+        if isinstance(target, str):
+            if delta.weight_shape != expected:
+                problems.append(f"{stem} (delta {delta.weight_shape}, model weight {expected})")
+                continue
+            whole[stem] = key
             continue
-        matched[stem] = host_key
+        dim, first, count = target[1]
+        if dim != 0 or delta.weight_shape != (count, *expected[1:]):
+            problems.append(f"{stem} (delta {delta.weight_shape}, rows {first}..{first + count} of model weight "
+                            f"{expected})")
+            continue
+        sliced.setdefault(key, []).append((first, count, stem))
+    matched = len(whole) + sum(len(parts) for parts in sliced.values())
     if problems:
         raise SliderMismatchError(
-            f"slider '{slider.name}' does not fit model {model_label(patcher)}: {len(matched)} of "
+            f"slider '{slider.name}' does not fit model {model_label(patcher)}: {matched} of "
             f"{len(slider.deltas)} modules matched; first problem: {problems[0]}. "
             "It was probably trained for another architecture or model size."
         )
-    return matched
+    if not sliced:
+        return slider, whole
+    deltas = {stem: slider.deltas[stem] for stem in whole}
+    keys = dict(whole)
+    for key, parts in sliced.items():
+        stem = kohya_stem(key.removeprefix("diffusion_model.").removesuffix(".weight"))
+        if stem in deltas:
+            raise SliderMismatchError(f"slider '{slider.name}' holds {key} both whole ({stem}) and in slices "
+                                      f"({', '.join(part[2] for part in parts)}): it would be applied twice")
+        try:
+            deltas[stem] = fused_rows([(first, count, slider.deltas[name]) for first, count, name in parts],
+                                      int(weights[key].shape[0]))
+        except SliderFormatError as error:
+            raise SliderMismatchError(f"slider '{slider.name}', {key}: {error}") from None
+        keys[stem] = key
+    return Slider(deltas=deltas, metadata=slider.metadata, name=slider.name), keys
 
 
 def with_slider_patches(patcher: Any, slider: Slider, strength: float, keys: dict[str, str]) -> Any:

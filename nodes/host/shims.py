@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import comfy.sample
@@ -37,21 +39,79 @@ def send_progress_text(text: str) -> None:
         send(text, node_id)
 
 
-def _hosts_residuals_in_place() -> bool:
-    """The 2024 host's transformer blocks add residuals in place (`x += n`) after LayerNorm saved x, which
-    autograd rejects once anything upstream requires grad; current ComfyUI adds out of place."""
-    import comfy.ldm.modules.attention as attention
+# Blocks that add residuals in place (`x += n`) after a LayerNorm saved x for its backward, which autograd rejects
+# once anything upstream requires grad: (module, class, the statement). The 2024 host's SD transformer blocks did;
+# current ComfyUI's do not, but its FLUX-family blocks (FLUX.1, FLUX.2, Chroma) do. Matched by source, so a
+# host that fixes a block stops paying for the workaround.
+_IN_PLACE_RESIDUAL_BLOCKS = (
+    ("comfy.ldm.modules.attention", "BasicTransformerBlock", "x += n"),
+    ("comfy.ldm.flux.layers", "DoubleStreamBlock", "img += "),
+    ("comfy.ldm.flux.layers", "SingleStreamBlock", "x += "),
+)
 
-    block = attention.BasicTransformerBlock
-    return "x += n" in inspect.getsource(getattr(block, "_forward", block.forward))
+
+@functools.cache
+def _adds_in_place(block: type) -> bool:
+    for module_name, class_name, statement in _IN_PLACE_RESIDUAL_BLOCKS:
+        if block.__module__ == module_name and block.__name__ == class_name:
+            return statement in inspect.getsource(getattr(block, "_forward", block.forward))
+    return False
 
 
-_IN_PLACE_RESIDUALS = _hosts_residuals_in_place()
+def residuals_in_place(root: torch.nn.Module) -> bool:
+    return any(_adds_in_place(type(module)) for module in root.modules())
 
 
-def autograd_safe_residuals() -> contextlib.AbstractContextManager[None]:
-    """Where residuals are in place (2024), autograd saves a private copy of each activation it keeps (frozen
+def autograd_safe_residuals(in_place: bool) -> contextlib.AbstractContextManager[None]:
+    """Where blocks add residuals in place, autograd saves a private copy of each activation it keeps (frozen
     weights, which are leaves, are kept as they are); elsewhere nothing changes."""
-    if not torch.is_grad_enabled() or not _IN_PLACE_RESIDUALS:
+    if not torch.is_grad_enabled() or not in_place:
         return contextlib.nullcontext()
     return torch.autograd.graph.saved_tensors_hooks(lambda t: t if t.is_leaf else t.clone(), lambda t: t)
+
+
+@contextlib.contextmanager
+def training_switches() -> Iterator[None]:
+    """Current ComfyUI routes some kernels (rotary embeddings of FLUX, Qwen-Image, Z-Image) through autograd
+    formulas only while `model_management.in_training` is set, as its own LoRA trainer sets it; 2024 has no flag."""
+    import comfy.model_management
+
+    if not hasattr(comfy.model_management, "in_training"):
+        yield
+        return
+    previous = comfy.model_management.in_training
+    comfy.model_management.in_training = True
+    try:
+        yield
+    finally:
+        comfy.model_management.in_training = previous
+
+
+def encode_text(clip: Any, text: str) -> list[list[Any]]:
+    """CLIPTextEncode's output: current hosts encode with the CLIP's hook schedule; 2024 returns cond + pooled."""
+    tokens = clip.tokenize(text)
+    scheduled = getattr(clip, "encode_from_tokens_scheduled", None)
+    if scheduled is not None:
+        return scheduled(tokens)
+    cond, pooled = clip.encode_from_tokens(tokens, return_pooled=True)
+    return [[cond, {"pooled_output": pooled}]]
+
+
+def convert_cond(conditioning: list[list[Any]]) -> list[dict[str, Any]]:
+    """A node-level CONDITIONING as the samplers' cond dicts (comfy.sampler_helpers now, comfy.sample in 2024)."""
+    try:
+        from comfy.sampler_helpers import convert_cond as convert
+    except ImportError:
+        from comfy.sample import convert_cond as convert
+    return convert(conditioning)
+
+
+def latent_channels(patcher: Any) -> int:
+    """Current latent formats state their channel count; 2024's do not (SD UNets: the UNet's input channels)."""
+    channels = getattr(patcher.model.latent_format, "latent_channels", None)
+    return int(channels) if channels else int(patcher.model.model_config.unet_config.get("in_channels", 4))
+
+
+def latent_dimensions(patcher: Any) -> int:
+    """2 for images; 3 for families with video-shaped latents (Qwen-Image: (C, 1, H, W)); 2024 knows only 2."""
+    return int(getattr(patcher.model.latent_format, "latent_dimensions", 2))

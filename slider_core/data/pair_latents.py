@@ -1,19 +1,21 @@
 """Checks on before/after latent batches, so a bad pair set fails before training with the input named."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ..errors import SliderConfigError
 from .images import PIXEL_MULTIPLE
 
-LATENT_MULTIPLE = 8  # latent sides the UNet's three downsamplings divide
 
-
-def check_pairs(before: torch.Tensor, after: torch.Tensor, latent_channels: int) -> None:
-    """Model-space latent batches (N, C, H, W) that can be trained on as N pairs, or a SliderConfigError."""
-    if before.dim() != 4 or after.dim() != 4:
+def check_pairs(before: torch.Tensor, after: torch.Tensor, latent_shape: Callable[[int, int], tuple[int, ...]],
+                multiple: int) -> None:
+    """Model-space latent batches that can be trained on as N pairs by a model whose latents have shape
+    `latent_shape(height, width)` with sides a multiple of `multiple`, or a SliderConfigError naming the input."""
+    if before.dim() != after.dim() or before.dim() < 4:
         raise SliderConfigError(
-            f"pair latents must be 4-D batches (N, C, H, W); got before {tuple(before.shape)}, after {tuple(after.shape)}"
+            f"pair latents must be batches (N, C, H, W); got before {tuple(before.shape)}, after {tuple(after.shape)}"
         )
     if before.shape[0] != after.shape[0]:
         raise SliderConfigError(
@@ -27,16 +29,22 @@ def check_pairs(before: torch.Tensor, after: torch.Tensor, latent_channels: int)
             f"'before' latents are {_size(before)} but 'after' latents are {_size(after)}: the two images of a pair "
             "must have the same size"
         )
-    if before.shape[1] != latent_channels:
+    height, width = before.shape[-2:]
+    expected = latent_shape(height, width)
+    if before.shape[1] != expected[0]:
         raise SliderConfigError(
-            f"pair latents have {before.shape[1]} channels but the model takes {latent_channels}: encode the images "
+            f"pair latents have {before.shape[1]} channels but the model takes {expected[0]}: encode the images "
             "with this model's VAE"
         )
-    height, width = before.shape[-2:]
-    if height % LATENT_MULTIPLE or width % LATENT_MULTIPLE:
+    if tuple(before.shape[1:]) != tuple(expected):
         raise SliderConfigError(
-            f"pair latents are {width}x{height}; the UNet needs sides that are multiples of {LATENT_MULTIPLE} "
-            f"(images in multiples of {PIXEL_MULTIPLE} pixels)"
+            f"pair latents have shape {tuple(before.shape[1:])} per image but this model denoises {tuple(expected)}: "
+            "encode the images with this model's VAE"
+        )
+    if height % multiple or width % multiple:
+        raise SliderConfigError(
+            f"pair latents are {width}x{height}; the model needs sides that are multiples of {multiple} "
+            f"(images in multiples of {PIXEL_MULTIPLE} pixels always fit)"
         )
 
 

@@ -7,7 +7,7 @@ the conditioning is exactly what that pipeline samples with. diffusers is import
 
 Noise levels: the scheduler's ᾱ table gives σ_t = √((1 − ᾱ_t)/ᾱ_t); x_t = x_0 + σ·ε is fed to the UNet as
 x_t/√(1+σ²) (the variance-preserving scale it was trained on) at the timestep whose log σ interpolates σ, as
-ComfyUI does; a v-prediction output v becomes ε = α·v + σα·(α·x_t) with α = 1/√(1+σ²).
+ComfyUI does; its output (ε or v) is the prediction the loops train in (training/noise.py).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from ..model.keys import kohya_stem
 from ..model.module_selection import DIFFUSERS_ROLES, select_modules
 from ..model.slider import Slider
 from ..model.unet_names import diffusers_to_ldm
+from ..training.noise import NoiseSchedule
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 
@@ -145,14 +146,17 @@ def recompute_units(model: DiffusersModel) -> list[nn.Module]:
 
 
 class DiffusersDenoiser:
-    """ε(x_t, σ, prompt) from a diffusers UNet2DConditionModel, prompts encoded once up front."""
+    """The prediction (ε or v) of a diffusers UNet2DConditionModel at x_t = x₀ + σ·ε, prompts encoded once up front."""
+
+    latent_multiple = 8  # the SD UNets' three downsamplings
 
     def __init__(self, model: DiffusersModel, texts: Sequence[str], pixel_size: tuple[int, int]) -> None:
         self.model = model
         self.root = model.unet
         self.device = model.unet.device
         self.latent_channels = int(model.unet.config.in_channels)
-        self.sigmas = model.sigmas.cpu()
+        prediction = "v" if model.prediction == "v_prediction" else "epsilon"
+        self.schedule = NoiseSchedule(model.sigmas.cpu(), "variance_exploding", prediction)
         self.log_sigmas = model.sigmas.log().to(self.device)
         self.contexts, pooled = encode_prompts(model, texts)
         self.added: dict[str, torch.Tensor] | None = None
@@ -170,17 +174,17 @@ class DiffusersDenoiser:
         weight = ((log_sigma - table[low]) / (table[high] - table[low])).clamp(0, 1)
         return low.float() + weight
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return (self.latent_channels, height, width)
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
+        """The UNet's own output, fed x_t/√(1+σ²) (the variance-preserving scale it was trained on)."""
         index = torch.tensor(list(prompts), device=self.device)
         sigma = sigma.to(x.device)
         alpha = (1.0 / torch.sqrt(1.0 + sigma.float() ** 2)).to(x.dtype).reshape(-1, 1, 1, 1)
         added = None if self.added is None else {key: value[index] for key, value in self.added.items()}
-        out = self.root(x * alpha, self.timestep(sigma), encoder_hidden_states=self.contexts[index],
-                        added_cond_kwargs=added).sample
-        if self.model.prediction == "v_prediction":
-            spread = sigma.to(x.dtype).reshape(-1, 1, 1, 1) * alpha
-            return alpha * out + spread * (alpha * x)
-        return out
+        return self.root(x * alpha, self.timestep(sigma), encoder_hidden_states=self.contexts[index],
+                         added_cond_kwargs=added).sample
 
 
 def encode_prompts(model: DiffusersModel, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -19,14 +19,21 @@ class Architecture:
     modelspec: str
     """`modelspec.architecture` of a LoRA for this family."""
     prediction: str
-    """`modelspec.prediction_type`: what the model predicts ("epsilon" or "v")."""
+    """`modelspec.prediction_type`: what the model predicts ("epsilon", "v" or "flow")."""
     stem_naming: str
-    """Module naming inside kohya stems: "diffusers" (kohya's SD1.x/2.x files) or "ldm" (its SDXL files)."""
+    """Module naming inside kohya stems: "diffusers" (kohya's SD1.x/2.x files) or "ldm", the model's original
+    module paths (kohya's SDXL files; BFL names for FLUX, which ComfyUI, Forge and kohya all read)."""
     native_resolution: int
     host_configs: tuple[str, ...]
     """ComfyUI model-config class names (comfy.supported_models) of this architecture."""
     pooled_text: bool = False
     """The denoiser takes a pooled text embedding beside the cross-attention context (SDXL's `y`)."""
+    latent_multiple: int = 8
+    """Latent sides must be multiples of this: a UNet's downsamplings, a transformer's patch size."""
+    distilled_guidance: bool = False
+    """Guidance is distilled into the model (FLUX dev/schnell, FLUX.2): it samples at CFG 1, one forward a step."""
+    layout: str = "unet"
+    """Which module layout the train methods select from (module_selection.LAYOUTS)."""
 
 
 ARCHITECTURES: dict[str, Architecture] = {arch.id: arch for arch in (
@@ -38,6 +45,22 @@ ARCHITECTURES: dict[str, Architecture] = {arch.id: arch for arch in (
                  "diffusers", 768, ()),
     Architecture("sdxl", "sdxl", "SDXL", "sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora", "epsilon", "ldm",
                  1024, ("SDXL", "SSD1B", "Segmind_Vega", "KOALA_700M", "KOALA_1B"), pooled_text=True),
+    Architecture("flux1-dev", "flux1", "FLUX.1 dev", "flux1", "flux-1-dev/lora", "flow", "ldm", 1024, ("Flux",),
+                 latent_multiple=2, distilled_guidance=True, layout="flux"),
+    Architecture("flux1-schnell", "flux1", "FLUX.1 schnell", "flux1-schnell", "flux-1-schnell/lora", "flow", "ldm",
+                 1024, ("FluxSchnell",), latent_multiple=2, distilled_guidance=True, layout="flux"),
+    Architecture("flux2", "flux2", "FLUX.2", "flux2", "flux-2-dev/lora", "flow", "ldm", 1024, ("Flux2",),
+                 latent_multiple=1, distilled_guidance=True, layout="flux"),
+    Architecture("chroma", "chroma", "Chroma", "chroma", "chroma/lora", "flow", "ldm", 1024, ("Chroma",),
+                 latent_multiple=2, layout="flux"),
+    Architecture("qwen-image", "qwen-image", "Qwen-Image", "qwen_image", "qwen-image/lora", "flow", "ldm", 1328,
+                 ("QwenImage",), latent_multiple=2, layout="qwen_image"),
+    Architecture("z-image", "z-image", "Z-Image", "z_image", "z-image/lora", "flow", "ldm", 1024, ("ZImage",),
+                 latent_multiple=2, layout="lumina"),
+    Architecture("lumina2", "lumina2", "Lumina Image 2.0", "lumina2", "lumina-image-2/lora", "flow", "ldm", 1024,
+                 ("Lumina2",), latent_multiple=2, layout="lumina"),
+    Architecture("sd3", "sd3", "SD3.x", "sd3", "stable-diffusion-v3/lora", "flow", "ldm", 1024, ("SD3",),
+                 latent_multiple=2, layout="mmdit"),
 )}
 
 
@@ -78,6 +101,7 @@ def from_foreign_metadata(kohya_version: str, modelspec: str) -> str | None:
 def require_trainable(arch: Architecture | None, model_label: str) -> Architecture:
     if arch is None:
         raise SliderConfigError(
-            f"cannot train a slider on {model_label}: supported are {', '.join(a.label for a in ARCHITECTURES.values())}"
+            f"cannot train a slider on {model_label}: supported are "
+            f"{', '.join(a.label for a in ARCHITECTURES.values())}"
         )
     return arch

@@ -128,3 +128,24 @@ class Slider:
         low, high = meta.strength_range
         parts.append(f"strength {low:g}…{high:g}, start {meta.recommended_start:.0%}")
         return "; ".join(parts)
+
+
+def fused_rows(parts: list[tuple[int, int, LowRankDelta]], rows: int) -> LowRankDelta:
+    """One delta on a fused weight (q, k and v stacked in one matrix) from deltas on row ranges of it, each
+    (first row, row count, delta): exact, with rank the sum of the parts' ranks, a block-diagonal up factor
+    carrying each part's alpha/rank, and alpha equal to the rank (scale 1). Ranges must not overlap."""
+    covered = torch.zeros(rows, dtype=torch.bool)
+    downs, ups = [], []
+    total = sum(delta.rank for _, _, delta in parts)
+    column = 0
+    for first, count, delta in parts:
+        if first < 0 or first + count > rows or covered[first:first + count].any() or delta.up.shape[0] != count:
+            raise SliderFormatError(f"row range {first}..{first + count} does not fit a fused weight of {rows} rows "
+                                    "or overlaps another part of it")
+        covered[first:first + count] = True
+        up = torch.zeros(rows, total, dtype=torch.float32)
+        up[first:first + count, column:column + delta.rank] = delta.up.float().flatten(1) * delta.scale
+        ups.append(up)
+        downs.append(delta.down.float())
+        column += delta.rank
+    return LowRankDelta(down=torch.cat(downs), up=torch.stack(ups).sum(dim=0), alpha=float(total))

@@ -15,6 +15,7 @@ from ..errors import SliderConfigError
 from ..seeds import fold_seed
 from ..strengths import check_strength
 from .latent_sources import TRAJECTORIES
+from .objectives import GOAL_NORMALISATIONS
 
 FROZEN_BATCHING = ("batched", "reference")
 # How a bidirectional run trains its two sides. `alternate`: +1 on even iterations, −1 on odd ones, one backward
@@ -40,6 +41,8 @@ class RunConfig:
     batch_size: int = 1
     seed: int = 0
     gradient_checkpointing: bool = False
+    frozen_up: bool = False
+    """The reference's FLUX parametrisation: lora_up a fixed random orthonormal frame, only lora_down trained."""
 
     def __post_init__(self) -> None:
         self.seed = fold_seed(self.seed)
@@ -71,6 +74,9 @@ class TextSliderConfig(RunConfig):
     refresh_every: int = 25
     frozen_batching: str = "batched"
     direction_schedule: str = "alternate"
+    goal_normalisation: str = "none"
+    """Rescale the guided target: "positive_norm" to the norm of the positive prediction (the reference's FLUX
+    sliders), "anchor_stats" to the anchor prediction's mean and std (ai-toolkit), "none" as the paper."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -79,6 +85,7 @@ class TextSliderConfig(RunConfig):
         check_choice("trajectory", self.trajectory, TRAJECTORIES)
         check_choice("frozen_batching", self.frozen_batching, FROZEN_BATCHING)
         check_choice("direction_schedule", self.direction_schedule, DIRECTION_SCHEDULES)
+        check_choice("goal_normalisation", self.goal_normalisation, GOAL_NORMALISATIONS)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The contract between the training loops and a host (ComfyUI, diffusers).
 
-Noise levels use the k-diffusion parametrisation every supported host can express: x_t = x_0 + σ·ε, with the
-host's own discrete σ table. A host converts whatever its model predicts (ε, v, x_0) into ε.
+A host hands the loops its model's noise schedule and predictions in the model's own space (ε, v or flow
+velocity, see noise.py), for latents of the shape the model denoises; prompts are ids into the host's own list of
+encoded conditionings, however the host made them.
 """
 from __future__ import annotations
 
@@ -11,38 +12,47 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from .noise import NoiseSchedule
+
 
 class Denoiser(Protocol):
     root: nn.Module
     """The module tree adaptors attach to (paths given to TrainableSlider are relative to it)."""
-    sigmas: torch.Tensor
-    """The model's discrete noise levels, ascending, on the CPU."""
+    schedule: NoiseSchedule
     device: torch.device
-    latent_channels: int
+    latent_multiple: int
+    """Latent sides must be multiples of this (a UNet's downsamplings, a DiT's patch size)."""
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
-        """ε prediction for a batch; `prompts[i]` indexes the host's encoded prompt list for sample i."""
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        """One latent's shape (without the batch) for a latent of height × width positions."""
+        ...
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
+        """The model's output for a batch at x_t and σ (per sample); `prompts[i]` is sample i's conditioning id."""
         ...
 
 
 class CountingDenoiser:
-    """Wraps a Denoiser and counts per-sample UNet evaluations, the unit the speed claims are made in."""
+    """Wraps a Denoiser and counts per-sample model evaluations, the unit the speed claims are made in."""
 
     def __init__(self, inner: Denoiser) -> None:
         self.inner = inner
         self.root = inner.root
-        self.sigmas = inner.sigmas
+        self.schedule = inner.schedule
         self.device = inner.device
-        self.latent_channels = inner.latent_channels
+        self.latent_multiple = inner.latent_multiple
         self.frozen_samples = 0
         self.grad_samples = 0
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return self.inner.latent_shape(height, width)
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts: Sequence[int]) -> torch.Tensor:
         if torch.is_grad_enabled():
             self.grad_samples += x.shape[0]
         else:
             self.frozen_samples += x.shape[0]
-        return self.inner.eps(x, sigma, prompts)
+        return self.inner.predict(x, sigma, prompts)
 
     def forward_equivalents(self) -> float:
         """A forward with backward costs about three forwards (backward ≈ 2× forward)."""

@@ -7,8 +7,12 @@ prompt at noise level σ. Three sources, from reference-faithful to cheapest:
   the slider on, and train at the reached level. ~2K UNet evaluations per iteration, most of the cost.
 - `pool`: every `refresh_every` iterations, one full N-step trajectory with the frozen model; all N
   intermediate states go into a pool that iterations draw from. Same states the reference visits, shared.
-- `renoise`: every `refresh_every` iterations, the frozen model generates clean latents x_0; iterations take
-  x_0 + σ·ε with fresh ε at a uniform σ. Any σ from one generation, and the exact noise level is known.
+- `renoise`: every `refresh_every` iterations, the frozen model generates clean latents x_0; iterations noise
+  them afresh (x_0 + σ·ε, or σ·ε + (1 − σ)·x_0 for flow models) at a σ drawn uniformly from the model's table.
+  Any σ from one generation, and the exact noise level is known.
+
+Sampling is the family's own: Euler steps of its probability-flow ODE over its σ table (noise.py), which for
+ε models is deterministic DDIM and for flow models the usual flow-matching Euler sampler.
 """
 from __future__ import annotations
 
@@ -19,10 +23,11 @@ import torch
 
 from ..choices import check_choice
 from ..errors import SliderConfigError
+from .noise import NoiseSchedule
 
 TRAJECTORIES = ("renoise", "pool", "rollout")
 
-EpsFn = Callable[[torch.Tensor, torch.Tensor, list[int]], torch.Tensor]
+PredictFn = Callable[[torch.Tensor, torch.Tensor, list[int]], torch.Tensor]
 
 
 def sampling_sigmas(table: torch.Tensor, steps: int) -> torch.Tensor:
@@ -31,39 +36,44 @@ def sampling_sigmas(table: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.cat([table[indices], table.new_zeros(1)])
 
 
-def cfg_eps(eps: EpsFn, x: torch.Tensor, sigma: torch.Tensor, cond: int, uncond: int, cfg: float) -> torch.Tensor:
-    """Classifier-free guidance with cond and uncond in one batch."""
+def cfg_prediction(predict: PredictFn, x: torch.Tensor, sigma: torch.Tensor, cond: int, uncond: int,
+                   cfg: float) -> torch.Tensor:
+    """Classifier-free guidance with cond and uncond in one batch; CFG 1 (guidance-distilled models) is the
+    conditional prediction alone, one forward."""
     batch = x.shape[0]
-    both = eps(torch.cat([x, x]), torch.cat([sigma, sigma]), [cond] * batch + [uncond] * batch)
+    if cfg == 1.0:
+        return predict(x, sigma, [cond] * batch)
+    both = predict(torch.cat([x, x]), torch.cat([sigma, sigma]), [cond] * batch + [uncond] * batch)
     conditional, unconditional = both[:batch], both[batch:]
     return unconditional + cfg * (conditional - unconditional)
 
 
-def euler_states(eps: EpsFn, noise: torch.Tensor, sigmas: torch.Tensor, stop: int, cond: int, uncond: int,
-                 cfg: float) -> list[tuple[torch.Tensor, float]]:
-    """States (x, σ) of an Euler (= deterministic DDIM) run from σ_0 for `stop` steps, the start included."""
-    x = noise * sigmas[0]
+def euler_states(predict: PredictFn, schedule: NoiseSchedule, noise: torch.Tensor, sigmas: torch.Tensor, stop: int,
+                 cond: int, uncond: int, cfg: float) -> list[tuple[torch.Tensor, float]]:
+    """States (x, σ) of an Euler run of the probability-flow ODE from σ_0 for `stop` steps, the start included."""
+    x = schedule.noised(torch.zeros_like(noise), noise, sigmas[0].expand(noise.shape[0]))
     states = [(x, float(sigmas[0]))]
     for index in range(stop):
         sigma, following = sigmas[index], sigmas[index + 1]
         batch_sigma = sigma.expand(x.shape[0]).to(x.device)
-        x = x + (following - sigma) * cfg_eps(eps, x, batch_sigma, cond, uncond, cfg)
+        prediction = cfg_prediction(predict, x, batch_sigma, cond, uncond, cfg)
+        x = x + (following - sigma) * schedule.derivative(x, batch_sigma, prediction)
         states.append((x, float(following)))
     return states
 
 
 class LatentSource:
-    """Draws (x_t, σ per sample) batches; `eps` is the frozen model except for `rollout` (slider on)."""
+    """Draws (x_t, σ per sample) batches; `predict` is the frozen model except for `rollout` (slider on)."""
 
-    def __init__(self, kind: str, shape: tuple[int, int, int, int], sigma_table: torch.Tensor, target: int,
-                 uncond: int, steps: int, cfg: float, refresh_every: int, generator: torch.Generator,
-                 device: torch.device) -> None:
+    def __init__(self, kind: str, shape: tuple[int, ...], schedule: NoiseSchedule, target: int, uncond: int,
+                 steps: int, cfg: float, refresh_every: int, generator: torch.Generator, device: torch.device) -> None:
         check_choice("trajectory", kind, TRAJECTORIES)
         if steps < 2:
             raise SliderConfigError(f"trajectory steps must be at least 2, got {steps}")
         self.kind = kind
         self.shape = shape
-        self.table = sigma_table
+        self.schedule = schedule
+        self.table = schedule.sigmas
         self.target = target
         self.uncond = uncond
         self.steps = steps
@@ -72,7 +82,7 @@ class LatentSource:
         self.generator = generator
         self.picker = random.Random(int(torch.randint(0, 2**31, (1,), generator=generator)))
         self.device = device
-        self.sigmas = sampling_sigmas(sigma_table, steps)
+        self.sigmas = sampling_sigmas(schedule.sigmas, steps)
         self.iteration = 0
         self.pool: list[tuple[torch.Tensor, float]] = []
         self.clean: torch.Tensor | None = None
@@ -80,23 +90,25 @@ class LatentSource:
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.shape, generator=self.generator).to(self.device)
 
-    def sample(self, eps: EpsFn) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, predict: PredictFn) -> tuple[torch.Tensor, torch.Tensor]:
         refresh = self.iteration % self.refresh_every == 0
         self.iteration += 1
         batch = self.shape[0]
         if self.kind == "rollout":
             stop = self.picker.randint(1, self.steps - 1)
-            x, sigma = euler_states(eps, self._noise(), self.sigmas, stop, self.target, self.uncond, self.cfg)[-1]
+            x, sigma = euler_states(predict, self.schedule, self._noise(), self.sigmas, stop, self.target, self.uncond,
+                                    self.cfg)[-1]
             return x, torch.full((batch,), sigma, device=self.device)
         if self.kind == "pool":
             if refresh:
-                states = euler_states(eps, self._noise(), self.sigmas, self.steps - 1, self.target, self.uncond, self.cfg)
+                states = euler_states(predict, self.schedule, self._noise(), self.sigmas, self.steps - 1, self.target,
+                                      self.uncond, self.cfg)
                 self.pool = [(x[i:i + 1], sigma) for x, sigma in states[1:] for i in range(batch)]
             picks = [self.pool[self.picker.randrange(len(self.pool))] for _ in range(batch)]
             return torch.cat([x for x, _ in picks]), torch.tensor([s for _, s in picks], device=self.device)
         if refresh or self.clean is None:
-            self.clean = euler_states(eps, self._noise(), self.sigmas, self.steps, self.target, self.uncond, self.cfg)[-1][0]
+            self.clean = euler_states(predict, self.schedule, self._noise(), self.sigmas, self.steps, self.target,
+                                      self.uncond, self.cfg)[-1][0]
         index = torch.randint(0, len(self.table), (batch,), generator=self.generator)
         sigma = self.table[index].to(self.device)
-        x = self.clean + sigma.reshape(-1, 1, 1, 1) * self._noise()
-        return x, sigma
+        return self.schedule.noised(self.clean, self._noise(), sigma), sigma

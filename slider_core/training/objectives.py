@@ -6,7 +6,8 @@ regressed by the slid model ε_θ*(x_t, c_t, t) at strength s (s = +1, and −1 
 The mean (not the paper's sum) keeps η's meaning independent of |P|; the reference samples one p per step,
 whose expectation is this mean.
 
-Image-pair sliders: ‖ε_θ₋(x_A, t) − ε‖² + ‖ε_θ₊(x_B, t) − ε‖² with one shared noise ε for the pair.
+Image-pair sliders: ‖ε_θ₋(x_A, t) − ε‖² + ‖ε_θ₊(x_B, t) − ε‖² with one shared noise ε for the pair (in the
+model's own prediction space, each side against its own target).
 """
 from __future__ import annotations
 
@@ -26,10 +27,31 @@ def guided_goal(eps_anchor: torch.Tensor, direction: torch.Tensor, eta: float, s
     return eps_anchor + strength * eta * direction
 
 
+GOAL_NORMALISATIONS = ("none", "positive_norm", "anchor_stats")
+
+
+def normalised_goal(goal: torch.Tensor, kind: str, eps_anchor: torch.Tensor,
+                    eps_positive: torch.Tensor) -> torch.Tensor:
+    """The guided target rescaled per sample: to the norm of the positive prediction (mean over preservation
+    concepts), or to the anchor prediction's mean and standard deviation; unchanged for "none". Peers use these
+    to keep η from pushing the target off the distribution the model predicts."""
+    if kind == "none":
+        return goal
+    dims = tuple(range(1, goal.dim()))
+    if kind == "positive_norm":
+        reference = eps_positive.mean(dim=0)
+        scale = reference.flatten(1).norm(dim=1) / goal.flatten(1).norm(dim=1).clamp_min(1e-12)
+        return goal * scale.reshape(-1, *([1] * (goal.dim() - 1)))
+    mean, std = goal.mean(dim=dims, keepdim=True), goal.std(dim=dims, keepdim=True).clamp_min(1e-12)
+    return (goal - mean) / std * eps_anchor.std(dim=dims, keepdim=True) + eps_anchor.mean(dim=dims, keepdim=True)
+
+
 def text_slider_loss(eps_slid: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(eps_slid.float(), goal.float())
 
 
-def image_pair_loss(eps_before: torch.Tensor, eps_after: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """`eps_before` from the model at −s on x_A, `eps_after` at +s on x_B, both noised with `noise`."""
-    return F.mse_loss(eps_before.float(), noise.float()) + F.mse_loss(eps_after.float(), noise.float())
+def image_pair_loss(predicted: torch.Tensor, targets: torch.Tensor, batch: int) -> torch.Tensor:
+    """The first `batch` rows: the model at −s on x_A; the rest: at +s on x_B; each against its own target (the
+    same noise ε for both in ε space)."""
+    return (F.mse_loss(predicted[:batch].float(), targets[:batch].float())
+            + F.mse_loss(predicted[batch:].float(), targets[batch:].float()))

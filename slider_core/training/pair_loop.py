@@ -1,9 +1,10 @@
 """The image-pair slider training loop (host-agnostic; the host supplies a Denoiser and model-space latents).
 
-For a pair (x_A "before", x_B "after") noised with the same ε at the same σ (x = x₀ + σ·ε, σ uniform over the
-model's discrete σ table), the slider at strength s is trained on (the paper's visual sliders)
+For a pair (x_A "before", x_B "after") noised with the same ε at the same σ (σ uniform over the model's discrete
+σ table), the slider at strength s is trained on the paper's visual-slider loss, in the model's own prediction
+space (noise.py: for an ε model the target is ε itself, for a flow model the velocity ε − x₀)
 
-    L = ‖ε_θ₋ₛ(x_A + σε, σ, c_A) − ε‖² + ‖ε_θ₊ₛ(x_B + σε, σ, c_B) − ε‖²
+    L = ‖ε_θ₋ₛ(x_A,t, σ, c_A) − ε‖² + ‖ε_θ₊ₛ(x_B,t, σ, c_B) − ε‖²
 
 What would help denoise *both* images is the same at +s and −s (even in s), while the adaptor's effect is, to
 first order, s·ΔW (odd in s), so the shared content's gradients cancel between the two terms and only the
@@ -49,7 +50,7 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       recompute_units: list[nn.Module] | None = None,
                       prompt_ids: tuple[int, int] = (0, 1), session: TrainingSession | None = None,
-                      pair_strengths: torch.Tensor | None = None) -> TrainResult:
+                      pair_strengths: torch.Tensor | None = None, rows: dict[str, int] | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights) on N pairs of model-space latents (N, C, H, W).
 
     `prompt_ids` index the denoiser's prompts for the before and after side (c_A, c_B). `on_step` may raise
@@ -57,11 +58,11 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
     train_text_slider. `pair_strengths` (N,) fixes each pair's strength (the reference's folders made for one
     strength each) instead of drawing one of `config.strengths` per step.
     """
-    check_pairs(before, after, denoiser.latent_channels)
+    check_pairs(before, after, denoiser.latent_shape, denoiser.latent_multiple)
     if pair_strengths is not None and tuple(pair_strengths.shape) != (before.shape[0],):
         raise SliderConfigError(f"pair_strengths has shape {tuple(pair_strengths.shape)}; expected one strength per pair "
                                 f"({before.shape[0]})")
-    with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session) as run:
+    with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session, rows) as run:
         _optimise(run, run.resume(), before, after, config, prompt_ids, pair_strengths)
     return run.result()
 
@@ -72,7 +73,8 @@ def _optimise(run: TrainingRun, steps: range, before: torch.Tensor, after: torch
     device = counted.device
     before = before.detach().to(device)
     after = after.detach().to(device)
-    sigma_table = counted.sigmas
+    schedule = counted.schedule
+    sigma_table = schedule.sigmas
     sampler = PairSampler(before.shape[0], generator)
     batch = config.batch_size
     prompts = [prompt_ids[0]] * batch + [prompt_ids[1]] * batch
@@ -83,22 +85,25 @@ def _optimise(run: TrainingRun, steps: range, before: torch.Tensor, after: torch
         sigma = sigma_table[torch.randint(len(sigma_table), (batch,), generator=generator)]
         noise = torch.randn((batch, *before.shape[1:]), generator=generator).to(device=device, dtype=before.dtype)
         sigma = sigma.to(device)
-        spread = sigma.view(-1, 1, 1, 1).to(before.dtype)
-        x = torch.cat([before[indices.to(device)] + spread * noise, after[indices.to(device)] + spread * noise])
+        clean = torch.cat([before[indices.to(device)], after[indices.to(device)]])
+        both_sigma, both_noise = torch.cat([sigma, sigma]), torch.cat([noise, noise])
+        x = schedule.noised(clean, both_noise, both_sigma)
+        targets = schedule.target(clean, both_noise, both_sigma)
         strengths = torch.cat([-level, level]).to(device)
         optimizer.zero_grad(set_to_none=True)
         if config.side_batching == "joint":
             with slider.attached(counted.root, strengths):
-                eps = counted.eps(x, torch.cat([sigma, sigma]), prompts)
-                loss = check_finite(image_pair_loss(eps[:batch], eps[batch:], noise), step, config.learning_rate)
+                predicted = counted.predict(x, both_sigma, prompts)
+                loss = check_finite(image_pair_loss(predicted, targets, batch), step, config.learning_rate)
                 loss.backward()
             total = loss.item()
         else:
             total = 0.0
             for side in (slice(0, batch), slice(batch, 2 * batch)):
                 with slider.attached(counted.root, strengths[side]):
-                    eps = counted.eps(x[side], sigma, prompts[side])
-                    loss = check_finite(F.mse_loss(eps.float(), noise.float()), step, config.learning_rate)
+                    predicted = counted.predict(x[side], sigma, prompts[side])
+                    loss = check_finite(F.mse_loss(predicted.float(), targets[side].float()), step,
+                                        config.learning_rate)
                     loss.backward()
                 total += loss.item()
         run.end_step(step, total)

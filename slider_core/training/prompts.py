@@ -20,6 +20,35 @@ REFERENCE_PROMPT_KEYS = {"target", "positive", "unconditional", "neutral", "acti
                          "dynamic_resolution", "batch_size", "dynamic_crops"}
 
 
+@dataclass(frozen=True)
+class PromptLayout:
+    """Where a text slider's conditionings sit in a denoiser's prompt list, whoever encoded them: target, anchor,
+    the positives p + c₊ over the P preservation concepts, the negatives p + c₋, then the unconditional prompt.
+    `sign` −1 swaps the direction (the reference's `erase`)."""
+
+    concept_count: int
+    sign: float = 1.0
+
+    @property
+    def width(self) -> int:
+        return 3 + 2 * self.concept_count
+
+    def target(self, offset: int = 0) -> int:
+        return offset
+
+    def anchor(self, offset: int = 0) -> int:
+        return offset + 1
+
+    def positives(self, offset: int = 0) -> list[int]:
+        return list(range(offset + 2, offset + 2 + self.concept_count))
+
+    def negatives(self, offset: int = 0) -> list[int]:
+        return list(range(offset + 2 + self.concept_count, offset + 2 + 2 * self.concept_count))
+
+    def unconditional(self, offset: int = 0) -> int:
+        return offset + 2 + 2 * self.concept_count
+
+
 @dataclass
 class SliderPrompts:
     target: str
@@ -42,8 +71,12 @@ class SliderPrompts:
     def sign(self) -> float:
         return -1.0 if self.erase else 1.0
 
+    @property
+    def layout(self) -> PromptLayout:
+        return PromptLayout(self.concept_count, self.sign)
+
     def texts(self) -> list[str]:
-        """All prompts the loop evaluates, in a fixed order: target, anchor, positives, negatives, ""."""
+        """All prompts the loop evaluates, in PromptLayout's order: target, anchor, positives, negatives, ""."""
         concepts = self.preserve or [""]
         return [
             self.target,

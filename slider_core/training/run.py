@@ -83,13 +83,15 @@ class TrainingRun:
 @contextlib.contextmanager
 def training_run(denoiser: Denoiser, module_paths: list[str], stems: dict[str, str], config: RunConfig,
                  recompute_units: list[nn.Module] | None, on_step: StepCallback | None,
-                 session: TrainingSession | None) -> Iterator[TrainingRun]:
-    """Adaptors seeded from `config.seed`, AdamW over them only, the base frozen for the duration of the block."""
+                 session: TrainingSession | None, rows: dict[str, int] | None = None) -> Iterator[TrainingRun]:
+    """Adaptors seeded from `config.seed`, AdamW over their trainable factors only, the base frozen for the
+    duration of the block. `rows` limits adaptors of fused projections to their leading output rows."""
     seed, gradient_checkpointing = config.seed, config.gradient_checkpointing
     generator = torch.Generator().manual_seed(seed)
-    slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, seed)
+    slider = TrainableSlider(denoiser.root, module_paths, stems, config.rank, config.alpha, seed, rows,
+                             config.frozen_up)
     slider.to(denoiser.device)
-    optimizer = torch.optim.AdamW(slider.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.AdamW([p for p in slider.parameters() if p.requires_grad], lr=config.learning_rate)
     run = TrainingRun(CountingDenoiser(denoiser), slider, optimizer, generator, config.steps, on_step, session)
     with autograd_usable(denoiser.root), frozen_parameters(denoiser.root), \
             gradient_checkpointed(recompute_units or [], gradient_checkpointing):

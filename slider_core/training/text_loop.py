@@ -1,7 +1,7 @@
 """The ε-guided text slider training loop (host-agnostic; the host supplies a Denoiser).
 
-Per iteration, at x_t from the configured source:
-  no-grad forwards (two prompts each) for ε(anchor) and every ε(p + c₊), ε(p + c₋)   (1 + 2|P| samples per x_t)
+Per iteration, at x_t from the configured source (predictions in the model's own space, training/noise.py):
+  no-grad forwards (two prompts each) for the anchor and every p + c₊, p + c₋   (1 + 2|P| samples per x_t)
   a forward+backward of the slid model on c_t at strength +1 (bidirectional: +1 and −1 on alternate iterations)
 versus the reference's ~50 CFG forwards of rollout plus four batch-2 predictions. See latent_sources.py.
 """
@@ -16,59 +16,63 @@ from ..errors import SliderConfigError
 from .configs import TextSliderConfig
 from .denoiser import CountingDenoiser, Denoiser
 from .latent_sources import LatentSource
-from .objectives import guidance_direction, guided_goal, text_slider_loss
-from .prompts import SliderPrompts
+from .objectives import guidance_direction, guided_goal, normalised_goal, text_slider_loss
+from .prompts import PromptLayout, SliderPrompts
 from .run import StepCallback, TrainingRun, TrainResult, check_finite, training_run
 from .sessions import TrainingSession
 
+PromptSets = SliderPrompts | PromptLayout | Sequence[SliderPrompts | PromptLayout]
 
-def train_text_slider(denoiser: Denoiser, prompts: SliderPrompts | Sequence[SliderPrompts], config: TextSliderConfig,
+
+def train_text_slider(denoiser: Denoiser, prompts: PromptSets, config: TextSliderConfig,
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       recompute_units: list[nn.Module] | None = None,
-                      session: TrainingSession | None = None) -> TrainResult:
+                      session: TrainingSession | None = None, rows: dict[str, int] | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights). `on_step` may raise to cancel: nothing of the
     base model is modified, so an exception anywhere leaves it as it was. `recompute_units` are the
     submodules recomputed in backward when gradient checkpointing is on. `session` (resume, checkpoints,
     data parallelism) sees the run's state before the first step and after each one.
 
-    Several prompt sets (the reference's prompts YAML with several entries) are one slider trained on a set drawn
-    per step, as the reference does; the denoiser then holds `entry_texts(sets)`. The latent source generates
-    from the target of the set drawn when it refreshes."""
-    entries = [prompts] if isinstance(prompts, SliderPrompts) else list(prompts)
+    The denoiser holds each set's conditionings in PromptLayout order (`entry_texts` gives the texts to encode).
+    Several sets (the reference's prompts YAML with several entries) are one slider trained on a set drawn per
+    step, as the reference does. The latent source generates from the target of the set drawn when it refreshes."""
+    entries = _layouts(prompts)
     check_entries(entries)
-    shape = (config.batch_size, denoiser.latent_channels, *config.latent_size)
-    uncond = len(entries[0].texts()) - 1
-    with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session) as run:
-        source = LatentSource(config.trajectory, shape, denoiser.sigmas, 0, uncond, config.trajectory_steps,
+    shape = (config.batch_size, *denoiser.latent_shape(*config.latent_size))
+    uncond = entries[0].unconditional()
+    with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session, rows) as run:
+        source = LatentSource(config.trajectory, shape, denoiser.schedule, 0, uncond, config.trajectory_steps,
                               config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
         # resumed after the source has taken its seed: a renoise run with refresh_every 1 repeats the original exactly
         _optimise(run, run.resume(), source, entries, config)
     return run.result()
 
 
-def _optimise(run: TrainingRun, steps: range, source: LatentSource, entries: list[SliderPrompts],
+def _layouts(prompts: PromptSets) -> list[PromptLayout]:
+    entries = [prompts] if isinstance(prompts, (SliderPrompts, PromptLayout)) else list(prompts)
+    return [entry.layout if isinstance(entry, SliderPrompts) else entry for entry in entries]
+
+
+def _optimise(run: TrainingRun, steps: range, source: LatentSource, entries: list[PromptLayout],
               config: TextSliderConfig) -> None:
     counted, slider, optimizer, generator = run.counted, run.slider, run.optimizer, run.generator
-    count = entries[0].concept_count
-    width = len(entries[0].texts())
+    width = entries[0].width
     batch = config.batch_size
     root = counted.root
 
-    def slid_eps(x: torch.Tensor, sigma: torch.Tensor, ids: list[int]) -> torch.Tensor:
+    def slid_prediction(x: torch.Tensor, sigma: torch.Tensor, ids: list[int]) -> torch.Tensor:
         with slider.attached(root, torch.ones(x.shape[0], device=x.device)):
-            return counted.eps(x, sigma, ids)
+            return counted.predict(x, sigma, ids)
 
     for step in steps:
         # one set per step; a single set draws nothing, so its random stream is that of a one-set run
         drawn = int(torch.randint(len(entries), (1,), generator=generator)) if len(entries) > 1 else 0
-        offset = drawn * width
-        target, anchor = offset, offset + 1
-        positives = list(range(offset + 2, offset + 2 + count))
-        negatives = list(range(offset + 2 + count, offset + 2 + 2 * count))
-        uncond = offset + 2 + 2 * count
+        layout, offset = entries[drawn], drawn * width
+        target, anchor, uncond = layout.target(offset), layout.anchor(offset), layout.unconditional(offset)
+        positives, negatives = layout.positives(offset), layout.negatives(offset)
         source.target, source.uncond = target, uncond
         with torch.no_grad():
-            x_t, sigma = source.sample(slid_eps if config.trajectory == "rollout" else counted.eps)
+            x_t, sigma = source.sample(slid_prediction if config.trajectory == "rollout" else counted.predict)
             eps_anchor, eps_positive, eps_negative = _frozen_predictions(
                 counted, x_t, sigma, anchor, positives, negatives, uncond, config.frozen_batching)
             direction = entries[drawn].sign * guidance_direction(eps_positive, eps_negative)
@@ -77,9 +81,10 @@ def _optimise(run: TrainingRun, steps: range, source: LatentSource, entries: lis
         strengths = _strengths_at(step, config)
         for strength in strengths:
             # One backward per side: a batch of both sides would hold both sides' activations at once.
-            goal = guided_goal(eps_anchor, direction, config.eta, strength)
+            goal = normalised_goal(guided_goal(eps_anchor, direction, config.eta, strength),
+                                   config.goal_normalisation, eps_anchor, eps_positive)
             with slider.attached(root, torch.full((batch,), strength, device=counted.device)):
-                loss = text_slider_loss(counted.eps(x_t, sigma, [target] * batch), goal) / len(strengths)
+                loss = text_slider_loss(counted.predict(x_t, sigma, [target] * batch), goal) / len(strengths)
                 check_finite(loss, step, config.learning_rate).backward()
             total += loss.item()
         run.end_step(step, total)
@@ -90,7 +95,7 @@ def entry_texts(entries: Sequence[SliderPrompts]) -> list[str]:
     return [text for entry in entries for text in entry.texts()]
 
 
-def check_entries(entries: Sequence[SliderPrompts]) -> None:
+def check_entries(entries: Sequence[PromptLayout]) -> None:
     if not entries:
         raise SliderConfigError("no prompts: give at least one target/positive/negative set")
     counts = {entry.concept_count for entry in entries}
@@ -112,8 +117,9 @@ def _strengths_at(step: int, config: TextSliderConfig) -> list[float]:
 def _frozen_predictions(denoiser: CountingDenoiser, x_t: torch.Tensor, sigma: torch.Tensor, anchor: int,
                         positives: list[int], negatives: list[int], uncond: int,
                         batching: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """ε(anchor), ε(p + c₊) and ε(p + c₋) stacked over p. `batched`: two prompts per forward. `reference`: as the
-    reference does it, one CFG-style batch-2 forward per prediction with the unconditional half discarded
+    """The frozen predictions for the anchor, p + c₊ and p + c₋ (stacked over p). `batched`: two prompts per
+    forward. `reference`: as the reference does it, one CFG-style batch-2 forward per prediction with the
+    unconditional half discarded
     (kept only as the baseline the benchmark measures against)."""
     batch = x_t.shape[0]
     ids = [anchor, *positives, *negatives]
@@ -123,13 +129,15 @@ def _frozen_predictions(denoiser: CountingDenoiser, x_t: torch.Tensor, sigma: to
         chunks = []
         for first in range(0, len(ids), 2):
             group = ids[first:first + 2]
-            eps = denoiser.eps(x_t.repeat(len(group), 1, 1, 1), sigma.repeat(len(group)),
-                               [i for i in group for _ in range(batch)])
-            chunks.extend(eps.split(batch))
+            repeats = (len(group), *([1] * (x_t.dim() - 1)))
+            predicted = denoiser.predict(x_t.repeat(repeats), sigma.repeat(len(group)),
+                                         [i for i in group for _ in range(batch)])
+            chunks.extend(predicted.split(batch))
     else:
         chunks = []
         for prompt in ids:
-            pair = denoiser.eps(torch.cat([x_t, x_t]), torch.cat([sigma, sigma]), [prompt] * batch + [uncond] * batch)
+            pair = denoiser.predict(torch.cat([x_t, x_t]), torch.cat([sigma, sigma]),
+                                    [prompt] * batch + [uncond] * batch)
             chunks.append(pair[:batch])
     count = len(positives)
     return chunks[0], torch.stack(chunks[1:1 + count]), torch.stack(chunks[1 + count:])

@@ -108,9 +108,9 @@ def test_cli_slider_gives_the_same_prediction_in_comfyui_as_in_diffusers(tmp_pat
     x = torch.randn(2, 4, 8, 8, generator=generator) * sigma.view(-1, 1, 1, 1)
     strength = 1.5
     with torch.no_grad():
-        plain = denoiser.eps(x, sigma, [0, 1])
+        plain = denoiser.predict(x, sigma, [0, 1])
         with diffusers_host.slider_branches(model, slider, strength).attached(model.unet):
-            slid = denoiser.eps(x, sigma, [0, 1])
+            slid = denoiser.predict(x, sigma, [0, 1])
 
     (sliders_dir / "age.safetensors").write_bytes(output.read_bytes())
     (host.loras_dir / "age.safetensors").write_bytes(output.read_bytes())
@@ -150,8 +150,8 @@ def test_single_file_checkpoint_loads_offline_with_its_folder_configs(tmp_path, 
     assert file_model.architecture == "sd1"
     x, sigma = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)), folder_model.sigmas[[300]]
     with torch.no_grad():
-        expected = diffusers_host.DiffusersDenoiser(folder_model, ["a person"], (64, 64)).eps(x, sigma, [0])
-        got = diffusers_host.DiffusersDenoiser(file_model, ["a person"], (64, 64)).eps(x, sigma, [0])
+        expected = diffusers_host.DiffusersDenoiser(folder_model, ["a person"], (64, 64)).predict(x, sigma, [0])
+        got = diffusers_host.DiffusersDenoiser(file_model, ["a person"], (64, 64)).predict(x, sigma, [0])
     torch.testing.assert_close(got, expected, atol=0, rtol=0)
 
 
@@ -276,9 +276,9 @@ def test_sdxl_cli_slider_gives_the_same_prediction_in_comfyui_as_in_diffusers(tm
     sigma = model.sigmas[[150, 700]]
     x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3)) * sigma.view(-1, 1, 1, 1)
     with torch.no_grad():
-        plain = denoiser.eps(x, sigma, [0, 1])
+        plain = denoiser.predict(x, sigma, [0, 1])
         with diffusers_host.slider_branches(model, slider, 1.5).attached(model.unet):
-            slid = denoiser.eps(x, sigma, [0, 1])
+            slid = denoiser.predict(x, sigma, [0, 1])
         added = denoiser.added
         sizes = model.unet.add_time_proj(added["time_ids"].flatten()).reshape(2, -1)
         y = torch.cat([added["text_embeds"], sizes.to(added["text_embeds"].dtype)], dim=-1)
@@ -328,13 +328,13 @@ def test_reference_prompts_with_two_entries_train_one_slider_on_both(tmp_path, s
                       f"  iterations: 6\n  lr: 0.001\n  max_denoising_steps: 3\nsave:\n  name: age\n"
                       f"  path: {tmp_path / 'out'}\n  per_steps: 0\n")
     seen: set[int] = set()
-    original = diffusers_host.DiffusersDenoiser.eps
+    original = diffusers_host.DiffusersDenoiser.predict
 
-    def eps(self, x, sigma, prompts):
+    def predict(self, x, sigma, prompts):
         seen.update(prompts)
         return original(self, x, sigma, prompts)
 
-    monkeypatch.setattr(diffusers_host.DiffusersDenoiser, "eps", eps)
+    monkeypatch.setattr(diffusers_host.DiffusersDenoiser, "predict", predict)
     assert cli.main(["train", "--config", str(config), "--no-progress", "--device", "cpu"]) == 0
     width = 5  # target, anchor, positive, negative, "" per entry
     assert {0, 1, 2, 3} <= seen and {width, width + 1, width + 2, width + 3} <= seen, sorted(seen)

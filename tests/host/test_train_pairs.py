@@ -38,7 +38,7 @@ BASE_SETTINGS = dict(before_prompt="", after_prompt="", strengths="1", rank=4, a
 def train(host, toy, pairs=None, **overrides):
     model, clip = toy
     inputs = {} if pairs is None else {"before_latent": pairs[0], "after_latent": pairs[1]}
-    return host.node("ConceptSlidersTrainFromImagePairs").train(model, clip, **{**BASE_SETTINGS, **inputs, **overrides})
+    return host.node("ConceptSlidersTrainFromImagePairs").train(model, clip=clip, **{**BASE_SETTINGS, **inputs, **overrides})
 
 
 def test_toyworld_pairs_differ_in_exactly_one_attribute():

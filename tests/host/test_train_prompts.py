@@ -25,7 +25,7 @@ def toy(host):
 
 def train(host, toy, **overrides):
     model, clip = toy
-    return host.node("ConceptSlidersTrainFromPrompts").train(model, clip, **{**BASE_SETTINGS, **overrides})
+    return host.node("ConceptSlidersTrainFromPrompts").train(model, clip=clip, **{**BASE_SETTINGS, **overrides})
 
 
 def test_training_returns_a_described_slider_and_leaves_weights_bit_identical(host, toy):
@@ -110,7 +110,7 @@ def test_model_family_we_cannot_train_is_refused(host, toy):
     refiner = comfy.model_patcher.ModelPatcher(comfy.model_base.SDXLRefiner(config, device=torch.device("cpu")),
                                                load_device=torch.device("cpu"), offload_device=torch.device("cpu"))
     with pytest.raises(errors.SliderConfigError, match="cannot train a slider on SDXLRefiner"):
-        host.node("ConceptSlidersTrainFromPrompts").train(refiner, toy[1], **BASE_SETTINGS)
+        host.node("ConceptSlidersTrainFromPrompts").train(refiner, clip=toy[1], **BASE_SETTINGS)
 
 
 def test_trained_slider_saved_file_matches_comfyui_lora_loader(host, toy, sliders_dir):

@@ -27,7 +27,23 @@ def test_text_loss_is_zero_exactly_at_the_target():
     assert objectives.text_slider_loss(target + 1, target).item() == pytest.approx(1.0)
 
 
-def test_image_pair_loss_sums_both_sides_against_the_same_noise():
-    noise = torch.zeros(1, 4, 2, 2)
-    before, after = torch.full_like(noise, 1.0), torch.full_like(noise, 2.0)
-    assert objectives.image_pair_loss(before, after, noise).item() == pytest.approx(1.0 + 4.0)
+def test_image_pair_loss_sums_both_sides_against_their_targets():
+    targets = torch.cat([torch.zeros(1, 4, 2, 2), torch.ones(1, 4, 2, 2)])
+    predicted = torch.cat([torch.full((1, 4, 2, 2), 1.0), torch.full((1, 4, 2, 2), 3.0)])
+    assert objectives.image_pair_loss(predicted, targets, 1).item() == pytest.approx(1.0 + 4.0)
+
+
+@pytest.mark.parametrize("kind", ["positive_norm", "anchor_stats"])
+def test_normalised_goal_takes_the_reference_statistics(kind):
+    generator = torch.Generator().manual_seed(0)
+    goal, anchor = 5 * torch.randn(2, 4, 3, 3, generator=generator), torch.randn(2, 4, 3, 3, generator=generator)
+    positive = torch.randn(1, 2, 4, 3, 3, generator=generator)
+    out = objectives.normalised_goal(goal, kind, anchor, positive)
+    if kind == "positive_norm":
+        torch.testing.assert_close(out.flatten(1).norm(dim=1), positive[0].flatten(1).norm(dim=1))
+        torch.testing.assert_close(out / out.flatten(1).norm(dim=1).view(-1, 1, 1, 1),
+                                   goal / goal.flatten(1).norm(dim=1).view(-1, 1, 1, 1))
+    else:
+        torch.testing.assert_close(out.mean(dim=(1, 2, 3)), anchor.mean(dim=(1, 2, 3)))
+        torch.testing.assert_close(out.std(dim=(1, 2, 3)), anchor.std(dim=(1, 2, 3)))
+    assert torch.equal(objectives.normalised_goal(goal, "none", anchor, positive), goal)

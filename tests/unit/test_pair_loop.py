@@ -12,6 +12,7 @@ from slider_core.adaptors.trainable import TrainableSlider
 from slider_core.data.images import fit_images, pair_frame
 from slider_core.data.pair_latents import check_pairs
 from slider_core.training.configs import SIDE_BATCHING, PairSliderConfig
+from slider_core.training.noise import NoiseSchedule
 from slider_core.training.pair_loop import PairSampler, train_pair_slider
 
 SIGMAS = torch.linspace(0.03, 14.6, 1000)  # an SD-like discrete σ table, ascending
@@ -26,14 +27,17 @@ class SharedNoiseOracle:
     def __init__(self, before: torch.Tensor) -> None:
         self.root = nn.Module()
         self.root.probe = nn.Linear(1, 1)
-        self.sigmas = SIGMAS
+        self.schedule = NoiseSchedule(SIGMAS)
         self.device = torch.device("cpu")
-        self.latent_channels = before.shape[1]
+        self.latent_multiple = 8
         self.before = before
         self.calls: list[tuple[torch.Tensor, torch.Tensor, list[int]]] = []
         self.noise = torch.zeros(0)
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, prompts) -> torch.Tensor:
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return (self.before.shape[1], height, width)
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts) -> torch.Tensor:
         self.calls.append((x.detach().clone(), sigma.clone(), list(prompts)))
         side = torch.tensor(list(prompts))
         if (side == 0).any():
@@ -119,11 +123,14 @@ class ConvDenoiser:
         self.root.conv = nn.Conv2d(5, 4, 1)
         nn.init.zeros_(self.root.conv.weight)
         nn.init.zeros_(self.root.conv.bias)
-        self.sigmas = torch.linspace(0.5, 2.0, 50)
+        self.schedule = NoiseSchedule(torch.linspace(0.5, 2.0, 50))
         self.device = torch.device("cpu")
-        self.latent_channels = 4
+        self.latent_multiple = 8
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, prompts) -> torch.Tensor:
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return (4, height, width)
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts) -> torch.Tensor:
         spread = sigma.view(-1, 1, 1, 1)
         features = torch.cat([x / torch.sqrt(spread**2 + 1), torch.ones_like(x[:, :1])], dim=1)
         return (x - self.root.conv(features)) / spread
@@ -141,7 +148,7 @@ def test_trained_slider_denoises_after_at_plus_and_before_at_minus():
 
     def error(clean: torch.Tensor, scale: float) -> float:
         with torch.no_grad(), result.slider.attached(denoiser.root, torch.full((32,), scale)):
-            return float(((denoiser.eps(clean[:1] + noise, sigma, [0] * 32) - noise) ** 2).mean())
+            return float(((denoiser.predict(clean[:1] + noise, sigma, [0] * 32) - noise) ** 2).mean())
 
     assert error(after, 1.0) < 0.1 * error(after, -1.0)
     assert error(before, -1.0) < 0.1 * error(before, 1.0)
@@ -223,4 +230,4 @@ def test_fit_images_crops_the_centre_instead_of_squashing():
 @pytest.mark.bad_input("mismatched image pair")
 def test_pair_latents_are_checked(before, after, message):
     with pytest.raises(errors.SliderConfigError, match=message):
-        check_pairs(torch.zeros(before), torch.zeros(after), 4)
+        check_pairs(torch.zeros(before), torch.zeros(after), lambda h, w: (4, h, w), 8)

@@ -95,13 +95,15 @@ class Host:
     def node(self, class_type: str) -> Any:
         return self.nodes.NODE_CLASS_MAPPINGS[class_type]()
 
+    def add_nodes(self, classes: dict[str, type]) -> None:
+        """Register test-only node classes with the host, so graphs can use them beside the pack's."""
+        self.nodes.NODE_CLASS_MAPPINGS.update(classes)
+        self.nodes.NODE_DISPLAY_NAME_MAPPINGS.update({name: name for name in classes})
+
     def new_executor(self) -> Any:
         """The host's PromptExecutor. Prompts run through the same executor share its cache, so an unchanged node's
         outputs (a loaded MODEL) are reused by the next prompt, as in the running app."""
-        executor_class = self.execution.PromptExecutor
-        if "cache_type" in inspect.signature(executor_class.__init__).parameters:
-            return executor_class(StubServer(), cache_type=False, cache_size=None)
-        return executor_class(StubServer())
+        return _executor_with_classic_cache(self.execution.PromptExecutor, StubServer())
 
     def run_graph(self, prompt: dict[str, Any], executor: Any = None) -> dict[str, Any]:
         """Validate and execute an API-format graph in-process; returns the UI outputs per node id."""
@@ -119,6 +121,18 @@ class Host:
             raise GraphError(errors[0] if errors else executor.status_messages)
         history = getattr(executor, "history_result", None)
         return history["outputs"] if history else executor.outputs_ui
+
+
+def _executor_with_classic_cache(executor_class: Any, server: Any) -> Any:
+    """The 2024 host's PromptExecutor takes only the server; 2025 hosts (0.3.x) add `cache_type` and `cache_size`;
+    ComfyUI 0.33 takes `cache_type` and `cache_args`, and its execute_async reads `cache_args["ram"]` and
+    `["ram_inactive"]` whatever the cache type. The classic cache (`cache_type=False`) everywhere."""
+    parameters = inspect.signature(executor_class.__init__).parameters
+    if "cache_args" in parameters:
+        return executor_class(server, cache_type=False, cache_args={"lru": 0, "ram": 0.0, "ram_inactive": 0.0})
+    if "cache_type" in parameters:
+        return executor_class(server, cache_type=False)
+    return executor_class(server)
 
 
 def _alias_pack(pack_dir: Path) -> Any:

@@ -21,9 +21,15 @@ def model_sampling(patcher: Any) -> Any:
 
 
 def widen_empty_latent(patcher: Any, latent: torch.Tensor) -> torch.Tensor:
-    """Current hosts give an empty latent the model's channel count (fix_empty_latent_channels); 2024 has 4 only."""
+    """Current hosts give an empty SD-sized latent (1/8 of the pixels, 4 channels) the model's own channels, size
+    and dimensions (fix_empty_latent_channels: FLUX.2's 128 channels at 1/16, Qwen-Image's video-shaped latents);
+    2024 has 4-channel SD latents only."""
     widen = getattr(comfy.sample, "fix_empty_latent_channels", None)
-    return widen(patcher, latent) if widen is not None else latent
+    if widen is None:
+        return latent
+    if "downscale_ratio_spacial" in inspect.signature(widen).parameters:
+        return widen(patcher, latent, downscale_ratio_spacial=8)
+    return widen(patcher, latent)
 
 
 def send_progress_text(text: str) -> None:

@@ -23,7 +23,8 @@ def training_mode(patcher: Any, precision: str, batch_size: int, latent_size: tu
     and out-of-memory turned into advice naming the settings that reduce it (those given here)."""
     device = patcher.load_device
     try:
-        with torch.inference_mode(False), torch.enable_grad(), compute_autocast(precision, device):
+        with torch.inference_mode(False), torch.enable_grad(), compute_autocast(precision, device), \
+                shims.training_switches():
             yield
     except torch.cuda.OutOfMemoryError:
         raise SliderError(

@@ -127,3 +127,22 @@ def random_conditioning(family: str, seed: int = 1, tokens: int | None = None) -
     if shape.attention_mask:
         extras["attention_mask"] = torch.ones(1, length, dtype=torch.long)
     return [[cross_attn, extras]]
+
+
+def tiny_flux_clip(seed: int = 0) -> Any:
+    """A real FLUX text encoder (CLIP-L + T5, the host's own classes and tokenizers) shrunk to the tiny FLUX.1's
+    widths: CLIP-L pooled 24 = vec_in_dim, T5 d_model 40 = context_in_dim."""
+    import comfy.sd
+    import comfy.supported_models_base
+    import comfy.text_encoders.flux
+
+    cpu = torch.device("cpu")
+    options = {"dtype": torch.float32, "load_device": cpu, "offload_device": cpu, "initial_device": cpu,
+               "clip_l_model_config": {"hidden_size": 24, "intermediate_size": 48, "num_hidden_layers": 1,
+                                       "num_attention_heads": 2, "projection_dim": 24},
+               "t5xxl_model_config": {"d_model": 40, "d_ff": 64, "num_layers": 1, "num_heads": 2, "d_kv": 20}}
+    target = comfy.supported_models_base.ClipTarget(comfy.text_encoders.flux.FluxTokenizer,
+                                                    comfy.text_encoders.flux.flux_clip())
+    clip = comfy.sd.CLIP(target=target, model_options=options)
+    seeded_init(clip.cond_stage_model, seed)
+    return clip

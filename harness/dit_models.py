@@ -87,17 +87,18 @@ def seeded_init(module: torch.nn.Module, seed: int) -> None:
             tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
 
 
-def tiny_dit(family: str, seed: int = 0, weight_dtype: torch.dtype | None = None) -> Any:
+def tiny_dit(family: str, seed: int = 0, weight_dtype: torch.dtype | None = None, **sizes: Any) -> Any:
     """The family's ModelPatcher on the CPU. `weight_dtype` (e.g. torch.float8_e4m3fn) stores the weights in that
     dtype and computes in fp32 through the host's casting layers, as its UNETLoader does for an fp8 checkpoint:
-    the weights are made in fp32 and loaded into it, like a checkpoint."""
+    the weights are made in fp32 and loaded into it, like a checkpoint. `sizes` override config entries (wider,
+    deeper models for benchmarks)."""
     import comfy.model_patcher
     import comfy.supported_models
 
     spec = FAMILIES[family]
 
     def made(dtype: torch.dtype | None) -> Any:
-        config = getattr(comfy.supported_models, spec.config)(dict(spec.unet))
+        config = getattr(comfy.supported_models, spec.config)({**spec.unet, **sizes})
         config.set_inference_dtype(dtype or torch.float32, torch.float32 if dtype not in (None, torch.float32)
                                    else None)
         return config.get_model({}, "", device=torch.device("cpu"))

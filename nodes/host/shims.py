@@ -40,9 +40,21 @@ def send_progress_text(text: str) -> None:
         return
     server = getattr(PromptServer, "instance", None)
     send = getattr(server, "send_progress_text", None)
-    node_id = getattr(server, "last_node_id", None)
+    node_id = executing_node_id(server)
     if send is not None and node_id is not None:
         send(text, node_id)
+
+
+def executing_node_id(server: Any) -> str | None:
+    """The id of the node now running. ComfyUI 0.33 keeps it in an execution context (comfy_execution/utils.py:
+    get_executing_context, set around each node's function) and sets PromptServer.last_node_id only for prompts
+    that came with a client; the 2024 host has no such context and sets last_node_id for every node."""
+    try:
+        from comfy_execution.utils import get_executing_context
+    except ImportError:
+        return getattr(server, "last_node_id", None)
+    context = get_executing_context()
+    return context.node_id if context is not None else getattr(server, "last_node_id", None)
 
 
 # Blocks that add residuals in place (`x += n`) after a LayerNorm saved x for its backward, which autograd rejects

@@ -16,9 +16,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--window-size=1600,1000")
-# A dialog the page shows: the 2024 page's modals and the current page's PrimeVue dialogs.
+# A dialog the page shows: the 2024 page's modals, the 2025 page's PrimeVue dialogs, and the error overlay that
+# frontend 1.49 (ComfyUI 0.33) shows instead of a dialog for missing nodes, models or media.
 VISIBLE_DIALOGS = """
-return [...document.querySelectorAll('.comfy-modal, .p-dialog')]
+return [...document.querySelectorAll('.comfy-modal, .p-dialog, [data-testid="error-overlay"]')]
   .filter(element => getComputedStyle(element).display !== 'none' && getComputedStyle(element).visibility !== 'hidden')
   .map(element => element.innerText.trim());
 """
@@ -46,6 +47,14 @@ NODE_IMAGES = """
 const node = app.graph.getNodeById(arguments[0]);
 return (node && node.imgs || []).map(img => ({src: img.src, complete: img.complete,
                                               width: img.naturalWidth, height: img.naturalHeight}));
+"""
+# The template browser of frontend 1.49 (ComfyUI 0.33): a dialog whose side bar lists each pack that ships
+# workflows under its folder name, and whose main pane shows one card (an <h3> title) per workflow.
+TEMPLATE_GROUP = ("[...document.querySelectorAll('[role=\"dialog\"] nav [role=\"button\"]')]"
+                  ".find(element => element.innerText.trim() === arguments[0])")
+TEMPLATE_CARDS = """
+return [...document.querySelectorAll('[role="dialog"] h3')].filter(element => !element.closest('nav'))
+  .map(element => element.innerText.trim());
 """
 
 
@@ -126,6 +135,9 @@ class ComfyPage:
 
         self.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
         self.script("document.querySelectorAll('.comfy-modal').forEach(element => element.style.display = 'none');")
+        # Escape leaves frontend 1.49's error overlay open; its own close button dismisses it.
+        self.script("document.querySelectorAll('[data-testid=\"error-overlay\"] button[aria-label=\"Close\"]')"
+                    ".forEach(button => button.click());")
 
     def console_errors(self) -> list[str]:
         """The page's JavaScript errors since the last call (a node the page failed to build logs one)."""
@@ -144,6 +156,28 @@ class ComfyPage:
         """Queue the graph as the Queue button does; returns the page's record of validation errors."""
         self.await_script("await app.queuePrompt(0, 1);")
         return self.script("return app.lastNodeErrors || {};")
+
+    def template_browser_cards(self, group: str, timeout: float = 30.0) -> list[str]:
+        """Open the page's template browser as its Templates button does, pick `group` in its side bar and return
+        the titles of the cards then shown (the browser stays open, so a card can be clicked)."""
+        self.await_script("await app.extensionManager.command.execute('Comfy.BrowseTemplates');")
+        deadline = time.monotonic() + timeout
+        while not self.script(f"return !!{TEMPLATE_GROUP};", group):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the template browser did not list {group!r} within {timeout:.0f} s")
+            time.sleep(0.25)
+        self.script(f"{TEMPLATE_GROUP}.click();", group)
+        self.await_script("await new Promise(resolve => setTimeout(resolve, 500));")
+        return self.script(TEMPLATE_CARDS)
+
+    def open_template_card(self, title: str, timeout: float = 30.0) -> None:
+        """Click the template browser's card of that title, as a user opening the workflow would."""
+        self.script("[...document.querySelectorAll('[role=\"dialog\"] h3')]"
+                    ".find(element => element.innerText.trim() === arguments[0]).click();", title)
+        self.wait_for("!document.querySelector('[role=\"dialog\"] nav')", timeout, "the template browser to close")
+
+    def graph_node_types(self) -> list[str]:
+        return self.script("return app.graph._nodes.map(node => node.type);")
 
     def fit_graph(self) -> None:
         self.script(FIT_GRAPH)

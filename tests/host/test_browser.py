@@ -114,10 +114,19 @@ def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tm
     assert screenshot.stat().st_size > 0
 
 
-def test_the_template_browser_lists_every_workflow(server):
-    """Current ComfyUI lists custom_nodes/<pack>/workflows/*.json in its template browser."""
+def test_the_template_browser_lists_every_workflow(server, page):
+    """Current ComfyUI lists custom_nodes/<pack>/workflows/*.json in its template browser: the server's index has
+    each file under the pack's folder name, the page's template browser shows them under the pack, and a card
+    clicked there opens its workflow."""
     try:
         templates = server.get_json("/workflow_templates")
     except OSError as error:  # urllib's HTTPError: the 2024 host has no template browser
         pytest.skip(f"this host serves no /workflow_templates ({error})")
     assert sorted(templates[PACK_NAME]) == sorted(path.stem for path in UI_FILES)
+    assert sorted(page.template_browser_cards(PACK_NAME)) == sorted(path.stem for path in UI_FILES)
+    page.script("app.graph.clear();")  # so that only the template can fill the graph
+    page.open_template_card(TOY_WORKFLOW.stem)
+    expected = [node["type"] for node in json.loads(TOY_WORKFLOW.read_text())["nodes"]]
+    page.wait_for(f"app.graph._nodes.length === {len(expected)}", 30, "the template's graph")
+    assert sorted(page.graph_node_types()) == sorted(expected)
+    assert page.visible_dialogs() == []

@@ -8,6 +8,7 @@ from concept_sliders.nodes.host import toyworld
 from concept_sliders.slider_core import errors
 from concept_sliders.slider_core.charts.grid import strip_height
 from PIL import Image
+from training_checks import unthrottled_progress
 
 from harness.models import tiny_model
 from harness.sliders import random_slider
@@ -94,7 +95,7 @@ def test_progress_counts_samples_and_cancel_stops_the_sweep(host, setup):
     previous = comfy.utils.PROGRESS_BAR_HOOK
     comfy.utils.set_progress_bar_global_hook(hook)
     try:
-        with pytest.raises(comfy.model_management.InterruptProcessingException):
+        with pytest.raises(comfy.model_management.InterruptProcessingException), unthrottled_progress():
             run_sweep(host, setup, "-1 0 1", rows=2)
     finally:
         comfy.utils.set_progress_bar_global_hook(previous)

@@ -62,6 +62,33 @@ def test_progress_bar_advances_once_per_step(host, toy):
     assert [value for value, _ in calls] == list(range(1, 8)) and {total for _, total in calls} == {7}
 
 
+def test_progress_text_names_the_training_node(host, sliders_dir, monkeypatch):
+    """Where the host can show text under a node (PromptServer.send_progress_text, ComfyUI 0.33), the loss goes
+    under the node that trains, found from the host's execution context, also when the prompt has no client."""
+    import server
+
+    if not hasattr(server.PromptServer, "send_progress_text"):
+        pytest.skip("this host cannot show text under a node")
+    sent: list[tuple[str, str]] = []
+
+    class Server:
+        last_node_id = None
+
+        def send_progress_text(self, text, node_id, sid=None):
+            sent.append((text, node_id))
+
+    monkeypatch.setattr(server.PromptServer, "instance", Server(), raising=False)
+    host.run_graph({
+        "1": {"class_type": "ConceptSlidersToyWorldLoader", "inputs": {}},
+        "7": {"class_type": "ConceptSlidersTrainFromPrompts",
+              "inputs": {"model": ["1", 0], "clip": ["1", 1], **{**BASE_SETTINGS, "steps": 2}}},
+        "3": {"class_type": "ConceptSlidersSave", "inputs": {"slider": ["7", 0], "filename_prefix": "texted",
+                                                             "precision": "fp32"}},
+    })
+    assert sent and {node_id for _, node_id in sent} == {"7"}
+    assert "step 2/2, loss" in sent[-1][0]
+
+
 @pytest.mark.bad_input("cancel mid-training")
 def test_cancel_stops_within_one_step_and_leaves_weights_intact(host, toy):
     before = weights_hash(toy[0])

@@ -3,10 +3,11 @@
 Standard epsilon-prediction diffusion on rendered scenes, noised with the host's SD1.x sigma schedule, the text
 encoder trained jointly; a tenth of the captions are dropped to "" so classifier-free guidance has an
 unconditional model. Size and colour are deliberately entangled in the training scenes (large blobs mostly red,
-small mostly blue: scenes.entangle_size_and_colour), so preservation concepts have something to remove.
-Seeded and CPU-only; writes slider_core/toyworld/weights/. About seven minutes on two cores:
+small mostly blue: scenes.entangle_size_and_colour), so preservation concepts have something to remove;
+the shapes world ties height to the background instead (slider_core/toyworld/shapes). Seeded and CPU-only;
+writes the world's weight file (slider_core/toyworld/worlds.py). About seven minutes on two cores:
 
-    .venv/bin/python scripts/train_toyworld.py [--steps N] [--seed S]
+    .venv/bin/python scripts/train_toyworld.py [--world blobs|shapes] [--steps N] [--seed S]
 
 Finds ComfyUI at $COMFYUI_PATH, else .host/comfyui (what scripts/setup.sh installs).
 """
@@ -15,39 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import sys
 import time
-import types
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-PACK_NAME = "concept_sliders"
+from harness.host import Host
+
 OFFSET_NOISE = 0.2  # per-image channel offsets in the noise teach the model to pin each channel's mean exactly
 
 
-def boot_host() -> Path:
-    """Put ComfyUI first on sys.path on the CPU and make the pack importable as `concept_sliders`.
-
-    The repo root must not be on sys.path: its `nodes/` package would shadow ComfyUI's `nodes.py`. The pack is
-    registered as a bare package (its __init__ is not run), so only the modules a script imports are loaded.
-    """
-    host = Path(os.environ.get("COMFYUI_PATH", REPO / ".host" / "comfyui")).resolve()
-    if not (host / "comfy").is_dir():
-        raise SystemExit(f"no ComfyUI at {host}: run scripts/setup.sh or set COMFYUI_PATH")
-    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != REPO]
-    sys.path.insert(0, str(host))
-    import comfy.cli_args
-
-    comfy.cli_args.args.cpu = True
-    pack = types.ModuleType(PACK_NAME)
-    pack.__path__ = [str(REPO)]
-    sys.modules[PACK_NAME] = pack
-    return host
-
-
-def build(seed: int) -> tuple[Any, Any, Any]:
+def build(seed: int, unet_config: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(BaseModel, SDClipModel, SD1Tokenizer), freshly initialised from `seed`, float32, trainable."""
     import comfy.model_base
     import comfy.sd1_clip
@@ -55,7 +33,7 @@ def build(seed: int) -> tuple[Any, Any, Any]:
     import torch
     from concept_sliders.slider_core.toyworld import model as toy
 
-    config = comfy.supported_models.SD15(dict(toy.UNET_CONFIG))
+    config = comfy.supported_models.SD15(dict(unet_config))
     config.set_inference_dtype(torch.float32, None)
     unet = comfy.model_base.BaseModel(config, device=torch.device("cpu"))
     toy.seeded_init(unet, seed)
@@ -75,14 +53,18 @@ def build(seed: int) -> tuple[Any, Any, Any]:
     return unet, text, comfy.sd1_clip.SD1Tokenizer()
 
 
-def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str, Any]:
+def train(world_name: str, steps: int, batch: int, seed: int, lr: float, ema: float,
+          out: Path | None = None) -> dict[str, Any]:
+    """Train the world's base model and write its weight file (the shipped one unless `out` names another)."""
     import safetensors.torch
     import torch
     from concept_sliders.slider_core.toyworld import model as toy
-    from concept_sliders.slider_core.toyworld import scenes
+    from concept_sliders.slider_core.toyworld import worlds
 
+    world = worlds.get(world_name)
+    scenes = world.scenes
     torch.manual_seed(seed)
-    unet, text, tokenizer = build(seed)
+    unet, text, tokenizer = build(seed, world.unet_config)
     tokens = {caption: [token for token, _ in tokenizer.tokenize_with_weights(caption)["l"][0]]
               for caption in scenes.all_captions()}
     sampling = unet.model_sampling
@@ -98,9 +80,9 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
     generator = torch.Generator().manual_seed(seed)
     started, running = time.perf_counter(), None
     for step in range(steps):
-        world = scenes.entangle_size_and_colour(scenes.sample_scenes(batch, generator), generator)
-        clean = unet.process_latent_in(scenes.render(world))
-        context = text([tokens[caption] for caption in scenes.sample_captions(world, generator)])[0]
+        batch_scenes = world.training_scenes(batch, generator)
+        clean = unet.process_latent_in(scenes.render(batch_scenes))
+        context = text([tokens[caption] for caption in scenes.sample_captions(batch_scenes, generator)])[0]
         sigma = sampling.sigmas[torch.randint(len(sampling.sigmas), (batch,), generator=generator)]
         noise = torch.randn(clean.shape, generator=generator)
         noise += OFFSET_NOISE * torch.randn(batch, clean.shape[1], 1, 1, generator=generator)
@@ -130,23 +112,27 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float) -> dict[str,
     seconds = time.perf_counter() - started
     used = sorted({token for ids in tokens.values() for token in ids})
     tensors = toy.pack_state_dict(unet.diffusion_model.state_dict(), text.state_dict(), used)
-    report = {"seed": seed, "steps": steps, "batch": batch, "lr": lr, "ema": ema, "seconds": round(seconds, 1),
-              "final_loss": round(running, 5), "torch": torch.__version__}
-    metadata = {"unet_config": json.dumps(toy.UNET_CONFIG), "training": json.dumps(report)}
-    safetensors.torch.save_file(tensors, str(toy.WEIGHTS_FILE), metadata=metadata)
-    return report | {"bytes": toy.WEIGHTS_FILE.stat().st_size}
+    report = {"world": world.name, "seed": seed, "steps": steps, "batch": batch, "lr": lr, "ema": ema,
+              "seconds": round(seconds, 1), "final_loss": round(running, 5), "torch": torch.__version__}
+    metadata = {"unet_config": json.dumps(world.unet_config), "training": json.dumps(report)}
+    path = out or world.weights_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    return report | {"bytes": path.stat().st_size}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", default="blobs", help="which world to train: blobs or shapes")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--ema", type=float, default=0.998)
+    parser.add_argument("--out", type=Path, help="write the weights here instead of the shipped file")
     args = parser.parse_args()
-    print(f"ComfyUI: {boot_host()}")
-    print(json.dumps(train(args.steps, args.batch, args.seed, args.lr, args.ema)))
+    print(f"ComfyUI: {Host().path}")
+    print(json.dumps(train(args.world, args.steps, args.batch, args.seed, args.lr, args.ema, args.out)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ nodes) treats it as an ordinary, if tiny, SD1.x checkpoint. Works with the 2024 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import comfy.model_base
@@ -20,11 +21,12 @@ import torch
 from ...slider_core.toyworld import model as toy
 
 
-def load_toyworld() -> tuple[Any, Any]:
-    """(MODEL patcher, CLIP) of the shipped toy-world weights."""
-    with safetensors.safe_open(str(toy.WEIGHTS_FILE), framework="pt") as handle:
+def load_toyworld(weights: Path | str = toy.WEIGHTS_FILE) -> tuple[Any, Any]:
+    """(MODEL patcher, CLIP) of a toy world's weight file (the blob world's by default; slider_core/toyworld/
+    worlds.py names the others); the UNet configuration comes from the file's metadata."""
+    with safetensors.safe_open(str(weights), framework="pt") as handle:
         unet_config = json.loads(handle.metadata()["unet_config"])
-    unet_state, text_state = toy.unpack_state_dict(safetensors.torch.load_file(str(toy.WEIGHTS_FILE)))
+    unet_state, text_state = toy.unpack_state_dict(safetensors.torch.load_file(str(weights)))
 
     config = comfy.supported_models.SD15(unet_config)
     config.set_inference_dtype(torch.float32, None)  # tiny: full precision on every device

@@ -26,7 +26,9 @@ MODEL_SCALE = 5.0  # model-space value of a full channel
 LATENT_SIZE = 16  # latent pixels per side the base model is trained at (a 128x128 "image")
 DECODE_UPSCALE = 8  # ToyWorldDecode's pixels per latent pixel, like the SD VAE's 8x
 
-RADIUS_RANGE = (0.09, 0.25)  # fraction of the width: 1.4-4 latent pixels at 16x16
+# Fraction of the width: 2.2-4 latent pixels at 16x16. The smallest blob is still a clear disc: were "small" a
+# dot next to nothing, a size slider's negative side would learn to erase the blob rather than shrink it.
+RADIUS_RANGE = (0.14, 0.25)
 CENTRE_RANGE = (0.28, 0.72)  # x and y of the centre; keeps the largest disc inside the frame
 BRIGHTNESS_RANGE = (0.4, 1.0)
 TINT_MAX = 0.25  # the two non-dominant colour channels get up to this much of the dominant one

@@ -1,0 +1,167 @@
+"""Measure one text slider per attribute of a toy world, trained at Train Slider From Prompts' node defaults.
+
+For every slider in the world's SLIDERS (slider_core/toyworld/worlds.py): train it in the real host with the
+node's own INPUT_TYPES defaults (only the resolution is set, to the world's latent size; --steps and
+--learning-rate override for experiments), sweep it with Slider Sweep (20 Euler steps, CFG 4, the world's
+neutral prompt against "", seeds sharing their noise across strengths) and print:
+
+- rho: Spearman ρ of the target attribute against strength, pooled over all (strength, seed) samples;
+- change: the target's mean change from the lowest to the highest strength, in its seed spread at strength 0;
+- leak into each other attribute: its displacement (mean over seeds of the mean |value(s) − value(0)| over the
+  strengths s ≠ 0, in its own seed spread at 0) over the target's displacement; 0 is a perfectly local slider;
+- mono: the fraction of seeds along which the target moves monotonically with strength;
+- the training seconds.
+
+A measurement, not a test: nothing here passes or fails. About a minute and a half per slider on two CPU cores.
+
+    .venv/bin/python scripts/world_report.py --world shapes [--attributes x y] [--strengths -2,-1,0,1,2]
+        [--seeds 16] [--steps N] [--learning-rate LR] [--means] [--grids DIR] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from harness.host import Host
+
+SWEEP = dict(seed=0, steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", start_percent=0.0)
+PROMPT_INPUTS = ("model", "clip", "target", "positive", "negative", "preserve")
+
+
+@dataclass
+class SliderReport:
+    attribute: str
+    rho: float
+    change: float  # target change lowest → highest strength, in seed spreads at 0
+    leaks: dict[str, float]  # other attribute → its displacement / the target's
+    monotone: float  # fraction of seeds whose target is monotone in the strength
+    train_seconds: float
+    means: dict[str, list[float]]  # attribute → mean per strength
+    target_range: list[tuple[float, float]]  # the target's (min, max) over seeds per strength
+
+
+def node_defaults(host: Host) -> dict[str, Any]:
+    """Train Slider From Prompts' widget defaults, read from its INPUT_TYPES (the prompts and links left out)."""
+    required = host.nodes.NODE_CLASS_MAPPINGS["ConceptSlidersTrainFromPrompts"].INPUT_TYPES()["required"]
+    return {name: spec[1]["default"] for name, spec in required.items() if name not in PROMPT_INPUTS}
+
+
+def displacement(values: np.ndarray, zero: int) -> float:
+    """Mean over seeds of the mean |value(s) − value(0)| over s ≠ 0, in the seed spread at 0 (values: strengths × seeds)."""
+    others = np.delete(values, zero, axis=0)
+    spread = max(float(values[zero].std(ddof=1)), 1e-8)
+    return float(np.abs(others - values[zero]).mean()) / spread
+
+
+def report(attribute: str, strengths: list[float], table: dict[str, torch.Tensor], seconds: float) -> SliderReport:
+    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds)."""
+    values = {name: value.double().numpy() for name, value in table.items()}
+    zero = strengths.index(0.0)
+    target = values[attribute]
+    x = np.repeat(np.asarray(strengths, dtype=np.float64)[:, None], target.shape[1], axis=1)
+    rho = float(spearmanr(x.ravel(), target.ravel()).statistic)
+    low, high = int(np.argmin(strengths)), int(np.argmax(strengths))
+    change = float(target[high].mean() - target[low].mean()) / max(float(target[zero].std(ddof=1)), 1e-8)
+    own = max(displacement(target, zero), 1e-8)
+    leaks = {name: displacement(value, zero) / own for name, value in values.items() if name != attribute}
+    steps = np.diff(target, axis=0) * np.sign(high - low)
+    monotone = float(((steps >= 0).all(axis=0)).mean())
+    means = {name: [float(v) for v in value.mean(axis=1)] for name, value in values.items()}
+    extremes = [(float(row.min()), float(row.max())) for row in target]
+    return SliderReport(attribute, rho, change, leaks, monotone, seconds, means, extremes)
+
+
+def print_reports(world: str, reports: list[SliderReport], strengths: list[float], show_means: bool) -> None:
+    names = list(reports[0].means)
+    print(f"\nworld {world}: sweeps {', '.join(f'{s:g}' for s in strengths)}; leak = other attribute's "
+          f"displacement / the target's")
+    header = (f"{'slider':<11} {'rho':>6} {'change':>7} {'mono':>5} {'train s':>8}  "
+              + " ".join(f"{name:>10}" for name in names))
+    print(header)
+    print("-" * len(header))
+    for item in reports:
+        cells = " ".join(f"{'—' if name == item.attribute else f'{item.leaks[name]:.3f}':>10}" for name in names)
+        print(f"{item.attribute:<11} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
+              f"{item.train_seconds:>8.1f}  {cells}")
+    if show_means:
+        for item in reports:
+            print(f"\n{item.attribute} slider: mean per strength")
+            for name, means in item.means.items():
+                print(f"  {name:<11} " + " ".join(f"{m:7.3f}" for m in means))
+            print(f"  {'(min, max)':<11} " + " ".join(f"{low:.3f}-{high:.3f}" for low, high in item.target_range))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", default="blobs", help="blobs or shapes")
+    parser.add_argument("--attributes", nargs="*", help="which of the world's sliders (default: all)")
+    parser.add_argument("--strengths", default="-2,-1,0,1,2", help="comma-separated, must include 0")
+    parser.add_argument("--seeds", type=int, default=16)
+    parser.add_argument("--steps", type=int, help="training steps (default: the node's)")
+    parser.add_argument("--learning-rate", type=float, help="(default: the node's)")
+    parser.add_argument("--means", action="store_true", help="also print every attribute's mean per strength")
+    parser.add_argument("--grids", type=Path, help="save each sweep's decoded grid as DIR/<world>_<attribute>.png")
+    parser.add_argument("--json", type=Path, help="write the reports as JSON")
+    args = parser.parse_args()
+    strengths = [float(value) for value in args.strengths.split(",")]
+    if 0.0 not in strengths:
+        parser.error("--strengths must include 0 (spreads and displacements are measured from it)")
+
+    host = Host()
+    print(f"ComfyUI host: {host.path}", flush=True)
+    from concept_sliders.nodes.host.toyworld import load_toyworld
+    from concept_sliders.slider_core.toyworld import worlds
+
+    world = worlds.get(args.world)
+    settings = node_defaults(host) | {"resolution": world.latent_size * 8}
+    if args.steps:
+        settings["steps"] = args.steps
+    if args.learning_rate:
+        settings["learning_rate"] = args.learning_rate
+    print(f"training settings: {settings}", flush=True)
+    model, clip = load_toyworld(world.weights_file)
+    encode = host.node("CLIPTextEncode").encode
+    positive, negative = encode(clip, world.prompts.TARGET)[0], encode(clip, "")[0]
+    pixels = world.latent_size * 8
+    reports = []
+    for attribute in args.attributes or list(world.prompts.SLIDERS):
+        spec = world.prompts.SLIDERS[attribute]
+        started = time.perf_counter()
+        slider = host.node("ConceptSlidersTrainFromPrompts").train(model, clip=clip, **spec, **settings)[0]
+        seconds = time.perf_counter() - started
+        latents, _ = host.node("ConceptSlidersSweep").sweep(
+            model, slider, positive, negative, rows=args.seeds, width=pixels, height=pixels,
+            strengths=", ".join(map(str, strengths)), **SWEEP)
+        samples = latents["samples"]
+        table = {name: value.reshape(-1, len(strengths)).T for name, value in world.metrics.measure(samples).items()}
+        reports.append(report(attribute, strengths, table, seconds))
+        print(f"{attribute}: rho {reports[-1].rho:+.3f}, change {reports[-1].change:+.2f} sd, "
+              f"trained in {seconds:.0f} s", flush=True)
+        if args.grids:
+            title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
+            save_grid(host, world.scenes.latent_to_image(samples), strengths,
+                      args.grids / f"{world.name}_{attribute}.png", title)
+    print_reports(world.name, reports, strengths, args.means)
+    if args.json:
+        args.json.write_text(json.dumps({"world": world.name, "strengths": strengths, "settings": settings,
+                                         "reports": [asdict(item) for item in reports]}, indent=2))
+
+
+def save_grid(host: Host, images: torch.Tensor, strengths: list[float], path: Path, title: str) -> None:
+    from PIL import Image
+
+    grid = host.node("ConceptSlidersSweepGrid").grid(images, ", ".join(map(str, strengths)), title)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((grid[0].clamp(0, 1).numpy() * 255).round().astype(np.uint8)).save(path)
+
+
+if __name__ == "__main__":
+    main()

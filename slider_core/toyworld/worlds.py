@@ -1,0 +1,62 @@
+"""The pack's evaluation worlds by name, so training, checks and experiments take a world instead of one module.
+
+Each world is a scenes module (sample, entangle, render, caption), a metrics module (measure), a prompts module
+(slider specifications, prompt checks) and the shipped weight file of its base model. The semantic claims are
+measured in every world, so no default is tuned to one world's make.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from ..errors import SliderConfigError
+from . import model
+from .blobs import metrics as blob_metrics
+from .blobs import prompts as blob_prompts
+from .blobs import scenes as blob_scenes
+from .shapes import metrics as shape_metrics
+from .shapes import prompts as shape_prompts
+from .shapes import scenes as shape_scenes
+
+
+@dataclass(frozen=True)
+class World:
+    """One evaluation world: what its base model is trained on and how its attributes are read back."""
+
+    name: str
+    scenes: ModuleType
+    metrics: ModuleType
+    prompts: ModuleType
+    weights_file: Path
+    training_scenes: Callable[[int, torch.Generator], Any]  # (n, generator) → the entangled training Scenes
+    unet_config: dict[str, Any]
+
+    @property
+    def latent_size(self) -> int:
+        return self.scenes.LATENT_SIZE
+
+
+def _blob_training_scenes(n: int, generator: torch.Generator) -> Any:
+    return blob_scenes.entangle_size_and_colour(blob_scenes.sample_scenes(n, generator), generator)
+
+
+WORLDS: dict[str, World] = {
+    "blobs": World("blobs", blob_scenes, blob_metrics, blob_prompts, model.WEIGHTS_FILE, _blob_training_scenes,
+                   model.UNET_CONFIG),
+    "shapes": World("shapes", shape_scenes, shape_metrics, shape_prompts,
+                    Path(shape_scenes.__file__).resolve().parent / "weights" / "shapes.safetensors",
+                    shape_scenes.training_scenes, model.UNET_CONFIG),
+}
+
+
+def get(name: str) -> World:
+    """The world called `name` (see WORLDS)."""
+    try:
+        return WORLDS[name]
+    except KeyError:
+        raise SliderConfigError(f"unknown toy world {name!r}; choose {', '.join(WORLDS)}") from None

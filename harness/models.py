@@ -93,3 +93,32 @@ def sd15_model(seed: int = 0) -> Any:
     base.eval()
     return comfy.model_patcher.ModelPatcher(base, load_device=comfy.model_management.get_torch_device(),
                                             offload_device=comfy.model_management.unet_offload_device())
+
+
+def write_sd15_checkpoint(path: str, seed: int = 0) -> None:
+    """A full-size SD1.5 checkpoint with random weights, as one `.safetensors` the host's CheckpointLoaderSimple
+    reads: UNet (fp16, so the file is ~2.5 GB rather than ~4 GB), CLIP-L and the SD VAE, each built by the host's own
+    classes and written by its own save_checkpoint. Built at test time, never committed."""
+    import comfy.model_base
+    import comfy.model_management
+    import comfy.model_patcher
+    import comfy.sd
+    import comfy.supported_models
+
+    cpu = torch.device("cpu")
+    config = comfy.supported_models.SD15(dict(SD15_UNET))
+    config.set_inference_dtype(torch.float16, None)
+    base = comfy.model_base.BaseModel(config, device=cpu)
+    seeded_init(base, seed)
+    patcher = comfy.model_patcher.ModelPatcher(base, load_device=cpu, offload_device=cpu)
+    with torch.no_grad():  # the host's CLIP fills its text projection in place, which it does under inference
+        clip = comfy.sd.CLIP(target=config.clip_target())
+    seeded_init(clip.cond_stage_model, seed + 1)
+    # The host picks the SD VAE's layout from which keys a state dict has: one 4x down-sampling key (the SD layout,
+    # not the x4 upscaler's) and the decoder's input conv (its latent channels). seeded_init fills every weight.
+    vae = comfy.sd.VAE(sd={"encoder.down.2.downsample.conv.weight": torch.zeros(512, 512, 3, 3),
+                           "decoder.conv_in.weight": torch.zeros(512, 4, 3, 3)})
+    seeded_init(vae.first_stage_model, seed + 2)
+    comfy.sd.save_checkpoint(path, patcher, clip, vae)
+    del patcher, base, clip, vae
+    comfy.model_management.soft_empty_cache()

@@ -50,8 +50,9 @@ class ToyWorld:
     seeds: int = SEEDS
 
     @classmethod
-    def load(cls, host: Host, seeds: int = SEEDS) -> ToyWorld:
-        model, clip = host.node("ConceptSlidersToyWorldLoader").load()
+    def load(cls, host: Host, seeds: int = SEEDS, loader: str = "ConceptSlidersToyWorldLoader") -> ToyWorld:
+        """The world a loader node gives: the UNet toy world, or the toy flow world (ConceptSlidersToyFlowWorldLoader)."""
+        model, clip = host.node(loader).load()
         encode = host.node("CLIPTextEncode").encode
         return cls(host, model, clip, encode(clip, "a blob")[0], encode(clip, "")[0], seeds)
 

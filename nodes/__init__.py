@@ -9,7 +9,7 @@ from .apply import SliderStrength
 from .load import LoadConceptSlider
 from .save import SaveConceptSlider
 from .sweep import SliderSweep, SliderSweepGrid
-from .toyworld import ToyWorldDecode, ToyWorldLoader, ToyWorldMeasure, ToyWorldPairs
+from .toyworld import ToyFlowWorldLoader, ToyWorldDecode, ToyWorldLoader, ToyWorldMeasure, ToyWorldPairs
 from .train_pairs import TrainSliderFromImagePairs
 from .train_prompts import TrainSliderFromPrompts
 
@@ -22,6 +22,7 @@ NODES = (
     SliderSweep,
     SliderSweepGrid,
     ToyWorldLoader,
+    ToyFlowWorldLoader,
     ToyWorldDecode,
     ToyWorldMeasure,
     ToyWorldPairs,

@@ -21,6 +21,7 @@ from ..model.architectures import architecture, from_foreign_metadata
 from ..model.keys import is_text_encoder_key, parse_lora_key
 from ..model.slider import LowRankDelta, Slider, SliderMetadata
 from .atomic import write_atomically
+from .declared_sizes import check_safetensors_sizes, check_torch_zip_sizes
 
 PICKLE_SUFFIXES = (".pt", ".ckpt", ".pth", ".bin")
 SLIDER_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
@@ -105,6 +106,7 @@ def load_slider(path: str | os.PathLike[str], name: str | None = None) -> Slider
 
 
 def _read_safetensors(source: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    check_safetensors_sizes(source)
     try:
         with safetensors.safe_open(str(source), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
@@ -115,6 +117,7 @@ def _read_safetensors(source: Path) -> tuple[dict[str, torch.Tensor], dict[str, 
 
 
 def _read_pickle_checkpoint(source: Path) -> dict[str, torch.Tensor]:
+    check_torch_zip_sizes(source)
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -152,7 +155,7 @@ def slider_from_state_dict(tensors: dict[str, torch.Tensor], metadata: dict[str,
         for role, tensor in (("lora_down", down), ("lora_up", up)):
             if not tensor.is_floating_point():
                 raise SliderFormatError(f"{stem}.{role} has dtype {tensor.dtype}; expected floating point")
-            if not torch.isfinite(tensor).all():
+            if not all_finite(tensor):
                 raise SliderFormatError(f"{stem}.{role} contains NaN or Inf values")
         alpha = _alpha(stem, factors.get("alpha"), down.shape[0])
         try:
@@ -160,6 +163,13 @@ def slider_from_state_dict(tensors: dict[str, torch.Tensor], metadata: dict[str,
         except SliderFormatError as error:
             raise SliderFormatError(f"module {stem}: {error}") from None
     return Slider(deltas=deltas, metadata=metadata_from_file(metadata), name=name)
+
+
+def all_finite(tensor: torch.Tensor, chunk: int = 1 << 22) -> bool:
+    """No NaN or ±inf, checked a chunk at a time: a whole-tensor `isfinite` would allocate a mask as large as the
+    tensor's element count on top of it (and fp8 has no `isfinite` of its own)."""
+    flat = tensor.reshape(-1)
+    return all(bool(torch.isfinite(part.float()).all()) for part in flat.split(chunk))
 
 
 def _alpha(stem: str, tensor: torch.Tensor | None, rank: int) -> float:

@@ -7,6 +7,7 @@ from ..slider_core.errors import SliderConfigError
 from ..slider_core.model.slider import Slider
 from ..slider_core.strengths import STRENGTH_LIMIT
 from .host import patching
+from .input_checks import check_numbers
 from .types import CATEGORY, SLIDER_TYPE
 
 
@@ -38,6 +39,7 @@ class SliderStrength:
 
     def apply(self, model: Any, slider: Slider, strength: float, start_percent: float,
               end_percent: float) -> tuple[Any]:
+        check_numbers(SliderStrength, strength=strength, start_percent=start_percent, end_percent=end_percent)
         if start_percent >= end_percent:
             raise SliderConfigError(
                 f"Slider Strength: start_percent ({start_percent}) must be below end_percent ({end_percent})"

@@ -37,6 +37,7 @@ class SaveConceptSlider:
         }}
 
     def save(self, slider: Slider, filename_prefix: str, precision: str) -> dict[str, Any]:
+        dtype = storage_dtype(precision, self.DISPLAY_NAME)
         path = numbered_path(folders.slider_output_folder(), filename_prefix)
-        save_slider(slider, path, dtype=storage_dtype(precision))
+        save_slider(slider, path, dtype=dtype)
         return {"ui": {"text": [path]}, "result": (path,)}

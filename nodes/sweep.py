@@ -16,6 +16,7 @@ from ..slider_core.model.slider import Slider
 from ..slider_core.strengths import format_strengths, parse_strengths
 from .apply import SliderStrength
 from .host import sampling
+from .input_checks import check_numbers
 from .types import CATEGORY, SEED_MAX, SLIDER_TYPE
 
 DEFAULT_STRENGTHS = "-3, -1.5, 0, 1.5, 3"
@@ -74,6 +75,8 @@ class SliderSweep:
     def sweep(self, model: Any, slider: Slider, positive: Any, negative: Any, seed: int, rows: int, steps: int,
               cfg: float, sampler_name: str, scheduler: str, width: int, height: int, strengths: str,
               start_percent: float) -> tuple[dict[str, torch.Tensor], str]:
+        check_numbers(SliderSweep, seed=seed, rows=rows, steps=steps, cfg=cfg, width=width, height=height,
+                      start_percent=start_percent)
         values = parse_strengths(strengths)
         columns = len(values)
         latent = sampling.empty_latent(model, width, height)

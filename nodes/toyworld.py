@@ -15,6 +15,7 @@ from ..slider_core.strengths import parse_strengths
 from ..slider_core.toyworld import measurement
 from ..slider_core.toyworld.blobs import metrics, pairs, scenes
 from .host import folders, toyworld
+from .input_checks import check_numbers
 from .types import SEED_MAX, TESTING_CATEGORY
 
 
@@ -158,5 +159,6 @@ class ToyWorldPairs:
         }}
 
     def pairs(self, attribute: str, count: int, seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        check_numbers(ToyWorldPairs, count=count, seed=seed)
         before, after = pairs.pair_scenes(attribute, count, seed)
         return {"samples": scenes.render(before)}, {"samples": scenes.render(after)}

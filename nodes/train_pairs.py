@@ -27,6 +27,7 @@ from . import training_inputs
 from .host import conditioning, models, training
 from .host.conditioning import Conditioning
 from .host.denoiser import ComfyDenoiser
+from .input_checks import check_numbers
 from .prompt_inputs import single_prompt
 from .types import TRAIN_CATEGORY
 
@@ -109,6 +110,8 @@ class TrainSliderFromImagePairs:
               after_latent: dict[str, torch.Tensor] | None = None, before_conditioning: Any = None,
               after_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
               frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
+        check_numbers(TrainSliderFromImagePairs, rank=rank, alpha=alpha, steps=steps, learning_rate=learning_rate,
+                      seed=seed, resolution=resolution, batch_size=batch_size)
         config = PairSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha,
                                   strengths=tuple(parse_strengths(strengths, "strengths", "1, 2", positive=True)),
                                   batch_size=batch_size, seed=seed, gradient_checkpointing=gradient_checkpointing,

@@ -17,6 +17,7 @@ from ..slider_core.training.text_loop import train_text_slider
 from . import training_inputs
 from .host import models, training
 from .host.denoiser import ComfyDenoiser
+from .input_checks import check_numbers
 from .prompt_inputs import slider_conditionings
 from .types import TRAIN_CATEGORY
 
@@ -109,6 +110,8 @@ class TrainSliderFromPrompts:
               unconditional_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
               goal_normalisation: str = DEFAULTS.goal_normalisation,
               frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
+        check_numbers(TrainSliderFromPrompts, guidance=guidance, rank=rank, alpha=alpha, steps=steps,
+                      learning_rate=learning_rate, seed=seed, resolution=resolution, batch_size=batch_size)
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
                                 preserve=preserve.splitlines(), anchor=anchor.strip() or None)
         pixels = models.training_resolution(model, resolution)

@@ -21,8 +21,8 @@ def canonical_precision(name: object, allowed: tuple[str, ...] = tuple(DTYPES), 
     return check_choice(what, ALIASES.get(text, text), allowed, where)
 
 
-def storage_dtype(name: str) -> torch.dtype:
-    return DTYPES[canonical_precision(name, STORAGE_PRECISIONS, "storage precision")]
+def storage_dtype(name: str, where: str = "") -> torch.dtype:
+    return DTYPES[canonical_precision(name, STORAGE_PRECISIONS, "storage precision", where)]
 
 
 def compute_autocast(name: str, device: torch.device) -> contextlib.AbstractContextManager[None]:

@@ -12,6 +12,7 @@ from ...slider_core.adaptors.branches import LowRankBranches
 from ...slider_core.errors import SliderFormatError, SliderMismatchError
 from ...slider_core.io.slider_files import slider_to_state_dict
 from ...slider_core.model.architectures import architecture
+from ...slider_core.model.delta_sizes import check_relative_sizes
 from ...slider_core.model.keys import kohya_stem
 from ...slider_core.model.slider import Slider, fused_rows
 from . import shims
@@ -54,6 +55,7 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> tuple[Slider, dict[st
     weights = patcher.model.state_dict()
     whole: dict[str, str] = {}
     sliced: dict[str, list[tuple[int, int, str]]] = {}
+    claimed: dict[object, str] = {}
     problems: list[str] = []
     for stem, delta in slider.deltas.items():
         target = key_map.get(stem, index.get(stem))
@@ -61,6 +63,7 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> tuple[Slider, dict[st
             problems.append(f"{stem} (no such module)")
             continue
         key = target if isinstance(target, str) else target[0]
+        _claim(slider, claimed, target if isinstance(target, str) else (key, *target[1]), stem, key)
         expected = tuple(weights[key].shape)
         if isinstance(target, str):
             if delta.weight_shape != expected:
@@ -81,6 +84,23 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> tuple[Slider, dict[st
             f"{len(slider.deltas)} modules matched; first problem: {problems[0]}. "
             "It was probably trained for another architecture or model size."
         )
+    fitted, keys = _fused(slider, whole, sliced, weights)
+    check_relative_sizes(fitted, {stem: _norm(weights[key]) for stem, key in keys.items()}, keys)
+    return fitted, keys
+
+
+def _claim(slider: Slider, claimed: dict[object, str], target: object, stem: str, key: str) -> None:
+    """Two modules of a slider that patch the same weight (a file holding it under kohya's diffusers and ldm names)
+    would be applied twice with a start/end window, and one would silently win without one: an error naming both."""
+    first = claimed.setdefault(target, stem)
+    if first != stem:
+        raise SliderFormatError(f"slider '{slider.name}': modules {first} and {stem} both patch {key} (the file holds "
+                                "this module twice, in two key dialects); keep one of them")
+
+
+def _fused(slider: Slider, whole: dict[str, str], sliced: dict[str, list[tuple[int, int, str]]],
+           weights: dict[str, torch.Tensor]) -> tuple[Slider, dict[str, str]]:
+    """The slider with deltas on slices of a fused weight combined into one delta on it, and each stem's key."""
     if not sliced:
         return slider, whole
     deltas = {stem: slider.deltas[stem] for stem in whole}
@@ -97,6 +117,11 @@ def match_slider_to_model(slider: Slider, patcher: Any) -> tuple[Slider, dict[st
             raise SliderMismatchError(f"slider '{slider.name}', {key}: {error}") from None
         keys[stem] = key
     return Slider(deltas=deltas, metadata=slider.metadata, name=slider.name), keys
+
+
+def _norm(weight: torch.Tensor) -> float:
+    """‖W‖_F in fp32 whatever the weight's storage (fp8 included)."""
+    return float(torch.linalg.vector_norm(weight.detach().float()))
 
 
 def with_slider_patches(patcher: Any, slider: Slider, strength: float, keys: dict[str, str]) -> Any:

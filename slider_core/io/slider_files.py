@@ -18,9 +18,11 @@ import torch
 
 from ..errors import SliderFormatError
 from ..model.architectures import architecture, from_foreign_metadata
+from ..model.delta_sizes import check_representable
 from ..model.keys import is_text_encoder_key, parse_lora_key
-from ..model.slider import LowRankDelta, Slider, SliderMetadata
+from ..model.slider import LowRankDelta, Slider, SliderMetadata, check_factor_shapes
 from .atomic import write_atomically
+from .declared_sizes import check_safetensors_sizes, check_torch_zip_sizes
 
 PICKLE_SUFFIXES = (".pt", ".ckpt", ".pth", ".bin")
 SLIDER_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
@@ -105,6 +107,7 @@ def load_slider(path: str | os.PathLike[str], name: str | None = None) -> Slider
 
 
 def _read_safetensors(source: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    check_safetensors_sizes(source)
     try:
         with safetensors.safe_open(str(source), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
@@ -115,6 +118,7 @@ def _read_safetensors(source: Path) -> tuple[dict[str, torch.Tensor], dict[str, 
 
 
 def _read_pickle_checkpoint(source: Path) -> dict[str, torch.Tensor]:
+    check_torch_zip_sizes(source)
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -126,18 +130,38 @@ def _read_pickle_checkpoint(source: Path) -> dict[str, torch.Tensor]:
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise SliderFormatError(f"{source.name}: expected a dict of tensors")
+    unnamed = [key for key in loaded if not isinstance(key, str)]
+    if unnamed:
+        raise SliderFormatError(f"{source.name}: key {unnamed[0]!r} is a {type(unnamed[0]).__name__}, not a tensor "
+                                "name; a slider's keys are module names such as 'lora_unet_<module>.lora_down.weight'")
     return loaded
 
 
+FACTOR_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.float8_e4m3fn, torch.float8_e5m2,
+                 torch.float8_e4m3fnuz, torch.float8_e5m2fnuz)
+"""Signed floating-point types a LoRA factor can be stored in (fp8 ones are read as they are; hosts upcast them)."""
+
+
 def slider_from_state_dict(tensors: dict[str, torch.Tensor], metadata: dict[str, str], name: str) -> Slider:
-    """Group tensors by module stem whatever the dialect; alpha comes from the file (absent → alpha = rank)."""
+    """Group tensors by module stem whatever the dialect; alpha comes from the file (absent → alpha = rank).
+
+    Two tensors that land on the same factor of the same module (a file holding each module in two dialects,
+    kohya and peft names) are an error naming both: reading one and dropping the other silently would apply
+    whichever came last."""
     parts: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
+    sources: dict[tuple[str, str], str] = {}
     text_encoder_keys = 0
     for key, tensor in tensors.items():
         parsed = parse_lora_key(key)
         if parsed is None:
             text_encoder_keys += is_text_encoder_key(key)
             continue
+        first = sources.setdefault((parsed.stem, parsed.role), key)
+        if first != key:
+            raise SliderFormatError(
+                f"{first!r} and {key!r} are both the {parsed.role} of module {parsed.stem}: the file holds this module "
+                "twice (in two key dialects), so it would be applied twice or one copy would silently win; keep one "
+                "of them")
         parts[parsed.stem][parsed.role] = tensor
     if not parts:
         if text_encoder_keys:
@@ -150,16 +174,27 @@ def slider_from_state_dict(tensors: dict[str, torch.Tensor], metadata: dict[str,
             raise SliderFormatError(f"module {stem} has no {missing} weight")
         down, up = factors["down"], factors["up"]
         for role, tensor in (("lora_down", down), ("lora_up", up)):
-            if not tensor.is_floating_point():
-                raise SliderFormatError(f"{stem}.{role} has dtype {tensor.dtype}; expected floating point")
-            if not torch.isfinite(tensor).all():
+            if tensor.dtype not in FACTOR_DTYPES:
+                raise SliderFormatError(
+                    f"{stem}.{role} has dtype {tensor.dtype}; expected a signed floating-point type (fp32, fp16, bf16 "
+                    "or fp8 e4m3/e5m2)" + (": float8_e8m0fnu has no sign bit, so it cannot hold a LoRA factor"
+                                           if tensor.dtype == torch.float8_e8m0fnu else ""))
+            if not all_finite(tensor):
                 raise SliderFormatError(f"{stem}.{role} contains NaN or Inf values")
-        alpha = _alpha(stem, factors.get("alpha"), down.shape[0])
         try:
-            deltas[stem] = LowRankDelta(down=down, up=up, alpha=alpha)
+            check_factor_shapes(tuple(down.shape), tuple(up.shape))
         except SliderFormatError as error:
             raise SliderFormatError(f"module {stem}: {error}") from None
+        deltas[stem] = LowRankDelta(down=down, up=up, alpha=_alpha(stem, factors.get("alpha"), down.shape[0]))
+        check_representable(stem, deltas[stem])
     return Slider(deltas=deltas, metadata=metadata_from_file(metadata), name=name)
+
+
+def all_finite(tensor: torch.Tensor, chunk: int = 1 << 22) -> bool:
+    """No NaN or ±inf, checked a chunk at a time: a whole-tensor `isfinite` would allocate a mask as large as the
+    tensor's element count on top of it (and fp8 has no `isfinite` of its own)."""
+    flat = tensor.reshape(-1)
+    return all(bool(torch.isfinite(part.float()).all()) for part in flat.split(chunk))
 
 
 def _alpha(stem: str, tensor: torch.Tensor | None, rank: int) -> float:

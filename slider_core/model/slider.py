@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -23,15 +24,7 @@ class LowRankDelta:
     alpha: float
 
     def __post_init__(self) -> None:
-        if self.down.dim() not in (2, 4) or self.up.dim() != self.down.dim():
-            raise SliderFormatError(
-                f"lora_down has shape {tuple(self.down.shape)} and lora_up {tuple(self.up.shape)}: "
-                "expected 2-D matrices (linear) or 4-D kernels (convolution) of the same kind"
-            )
-        if self.up.shape[1] != self.down.shape[0]:
-            raise SliderFormatError(
-                f"rank mismatch: lora_down has {self.down.shape[0]} rows but lora_up has {self.up.shape[1]} columns"
-            )
+        check_factor_shapes(tuple(self.down.shape), tuple(self.up.shape))
 
     @property
     def rank(self) -> int:
@@ -52,6 +45,36 @@ class LowRankDelta:
         up = self.up.to(dtype)
         product = up.flatten(1) @ down.flatten(1)
         return (product * self.scale).reshape(up.shape[0], *down.shape[1:])
+
+    def norm(self, chunk: int = 1 << 20) -> float:
+        """‖ΔW‖_F = |α/r|·‖up·down‖_F exactly, without forming the product: ‖UD‖²_F = Σ (UᵀU) ⊙ (DDᵀ), two r×r
+        Gram matrices, O((in + out)·r²). Accumulated in float64 a chunk of ~`chunk` elements at a time, so factors
+        near the fp32 limit (3.4e38) give their true size instead of inf, and no full-size copy is made."""
+        up = self.up.reshape(self.up.shape[0], -1)
+        down = self.down.reshape(self.down.shape[0], -1)
+        step = max(1, chunk // self.rank)
+        gram_up = sum(part.double().T @ part.double() for part in up.split(step))
+        gram_down = sum(part.double() @ part.double().T for part in down.split(step, dim=1))
+        return abs(self.scale) * math.sqrt(max(float((gram_up * gram_down).sum()), 0.0))
+
+
+def check_factor_shapes(down: tuple[int, ...], up: tuple[int, ...]) -> None:
+    """The shapes the LoRA maths (ours and every host's) needs; anything else is an error saying what is wrong.
+
+    Linear: down (r, in), up (out, r). Convolution: down (r, in, kh, kw) carries the layer's kernel and up is
+    (out, r, 1, 1): hosts multiply up.flatten(1) @ down.flatten(1), which only means the layer's delta then."""
+    if len(down) not in (2, 4) or len(up) != len(down):
+        raise SliderFormatError(f"lora_down has shape {down} and lora_up {up}: expected 2-D matrices (linear) or "
+                                "4-D kernels (convolution) of the same kind")
+    if 0 in down or 0 in up:
+        raise SliderFormatError(f"lora_down has shape {down} and lora_up {up}: a factor with an empty dimension "
+                                "(rank 0) holds no delta; re-export the slider or drop this module")
+    if up[1] != down[0]:
+        raise SliderFormatError(f"rank mismatch: lora_down has {down[0]} rows but lora_up has {up[1]} columns")
+    if len(up) == 4 and up[2:] != (1, 1):
+        raise SliderFormatError(f"convolution factors disagree: lora_down has a {down[2]}x{down[3]} kernel and "
+                                f"lora_up a {up[2]}x{up[3]} one; lora_up must be 1x1 (the layer's kernel lives in "
+                                "lora_down, as kohya's LoCon writes it)")
 
 
 @dataclass

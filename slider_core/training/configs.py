@@ -7,6 +7,7 @@ default and one check wherever it is given. Defaults follow the reference implem
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,6 +29,9 @@ DIRECTION_SCHEDULES = ("alternate", "accumulate")
 SIDE_BATCHING = ("separate", "joint")
 
 Config = TypeVar("Config", bound="RunConfig")
+MAX_LEARNING_RATE = 1.0
+"""Each AdamW step moves every factor entry by about the learning rate: above 1 that is beyond any LoRA's scale
+(factors start near 1/√fan_in), and one step leaves a slider that predicts noise or overflows."""
 
 
 @dataclass
@@ -48,9 +52,10 @@ class RunConfig:
         self.seed = fold_seed(self.seed)
         require([
             (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
-            (self.learning_rate > 0, f"learning rate must be positive, got {self.learning_rate}"),
+            (finite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE,
+             f"learning rate must be a finite number in (0, {MAX_LEARNING_RATE:g}], got {self.learning_rate!r}"),
             (self.rank >= 1, f"rank must be at least 1, got {self.rank}"),
-            (self.alpha > 0, f"alpha must be positive, got {self.alpha}"),
+            (finite(self.alpha) and self.alpha > 0, f"alpha must be a positive finite number, got {self.alpha!r}"),
             (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
         ])
 
@@ -80,6 +85,11 @@ class TextSliderConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require([
+            (finite(self.eta), f"guidance (eta) must be a finite number, got {self.eta!r}"),
+            (finite(self.trajectory_cfg) and self.trajectory_cfg >= 0,
+             f"trajectory cfg must be a finite number ≥ 0, got {self.trajectory_cfg!r}"),
+        ])
         if self.trajectory_steps is None:
             self.trajectory_steps = 50 if self.trajectory == "rollout" else 20
         check_choice("trajectory", self.trajectory, TRAJECTORIES)
@@ -111,6 +121,11 @@ class PairSliderConfig(RunConfig):
 
 def field_names(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)}
+
+
+def finite(value: object) -> bool:
+    """A real number that is neither NaN nor ±inf (a string or None from a job file is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def require(checks: list[tuple[bool, str]]) -> None:

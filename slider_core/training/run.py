@@ -3,7 +3,8 @@
 One place for the guarantees users rely on: the adaptors are fp32 master weights on the denoiser's device, the
 base model's parameters are frozen and restored (nothing of it is ever written, so an exception or a cancel
 anywhere leaves it as it was), gradient checkpointing is switched off again, forward passes are counted for the
-benchmarks, and a non-finite loss stops the run with the step and what to change.
+benchmarks, and a non-finite loss or slider weight stops the run with the step and what to change: a run never
+returns a slider of NaN or inf weights.
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ class TrainingRun:
     def end_step(self, step: int, loss: float) -> None:
         """Apply the step's gradients and tell the session and the host (whose callback may raise to cancel)."""
         self.optimizer.step()
+        check_finite_weights(self.slider, step, self.optimizer.param_groups[0]["lr"])
         self.losses.append(loss)
         if self.session is not None:
             self.session.step_done(step + 1, self.slider, self.optimizer, self.generator)
@@ -97,6 +99,16 @@ def training_run(denoiser: Denoiser, module_paths: list[str], stems: dict[str, s
             gradient_checkpointed(recompute_units or [], gradient_checkpointing):
         yield run
     optimizer.zero_grad(set_to_none=True)
+
+
+def check_finite_weights(slider: TrainableSlider, step: int, learning_rate: float) -> None:
+    """A NonFiniteLossError when the step just taken left any adaptor weight NaN or inf (a finite loss can still
+    give an update that overflows); one reduction over the small adaptors, one sync per step."""
+    largest = torch.stack([parameter.detach().abs().amax() for parameter in slider.parameters()])
+    if not bool(torch.isfinite(largest).all()):
+        raise NonFiniteLossError(
+            f"training diverged at step {step + 1}: the slider's weights became NaN or inf; lower the learning "
+            f"rate (now {learning_rate:g}) or use fp32 precision")
 
 
 def check_finite(loss: torch.Tensor, step: int, learning_rate: float) -> torch.Tensor:

@@ -70,6 +70,23 @@ def test_save_refuses_names_that_escape_and_never_overwrites(host, sliders_dir, 
     request.node.bad_inputs_tried = len(bad_names)
 
 
+@pytest.mark.parametrize("prefix", ["a" * 300, "faces/" + "x" * 251, "ü" * 128])
+@pytest.mark.bad_input("overlong save prefix")
+def test_save_refuses_a_prefix_too_long_for_the_file_system(host, sliders_dir, prefix):
+    with pytest.raises(errors.SliderConfigError, match="beyond the 255 a file system allows in one name; shorten it"):
+        host.node("ConceptSlidersSave").save(random_slider(tiny_model("sd1")), prefix, "fp16")
+    assert not [path for path in sliders_dir.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("precision", ["fp8", "float64", "FP16", "", None, 16])
+@pytest.mark.bad_input("unknown save precision")
+def test_save_refuses_an_unknown_precision_naming_the_choices(host, sliders_dir, precision):
+    with pytest.raises(errors.SliderConfigError, match=r"Save Concept Slider: unknown storage precision .* \(choose "
+                                                       r"one of fp16, bf16, fp32\)"):
+        host.node("ConceptSlidersSave").save(random_slider(tiny_model("sd1")), "age", precision)
+    assert not [path for path in sliders_dir.rglob("*") if path.is_file()]
+
+
 def test_load_lists_both_folders_and_describes_the_slider(host, sliders_dir):
     model = tiny_model("sd1")
     host.node("ConceptSlidersSave").save(random_slider(model, name="age"), "age", "fp32")

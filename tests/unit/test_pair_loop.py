@@ -181,7 +181,7 @@ def test_pair_sampler_visits_every_pair_equally():
     ({"strengths": (-1.0,)}, "positive strengths only"),
     ({"strengths": ()}, "strengths is empty"),
     ({"steps": 0}, "steps must be at least 1"),
-    ({"learning_rate": 0.0}, "learning rate must be positive"),
+    ({"learning_rate": 0.0}, r"learning rate must be a finite number in \(0, 1\]"),
     ({"batch_size": 0}, "batch size must be at least 1"),
 ])
 @pytest.mark.bad_input("bad training setting")
@@ -231,3 +231,33 @@ def test_fit_images_crops_the_centre_instead_of_squashing():
 def test_pair_latents_are_checked(before, after, message):
     with pytest.raises(errors.SliderConfigError, match=message):
         check_pairs(torch.zeros(before), torch.zeros(after), lambda h, w: (4, h, w), 8)
+
+
+class KinkDenoiser:
+    """A finite loss whose gradient is infinite: the prediction depends on √|branch output|, and the slider's
+    branch starts at exactly 0, where √ has an infinite slope. AdamW then turns the first update into NaN."""
+
+    def __init__(self) -> None:
+        self.root = nn.Module()
+        self.root.probe = nn.Linear(1, 1)
+        self.schedule = NoiseSchedule(torch.linspace(0.5, 2.0, 50))
+        self.device = torch.device("cpu")
+        self.latent_multiple = 8
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        return (4, height, width)
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, prompts) -> torch.Tensor:
+        ones = torch.ones(x.shape[0], 1)
+        branch = self.root.probe(ones) - (self.root.probe.weight + self.root.probe.bias).detach()
+        return torch.zeros_like(x) + torch.sqrt(branch.abs()).view(-1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.bad_input("non-finite slider weights after a finite loss")
+def test_a_run_never_returns_a_slider_with_non_finite_weights(seed):
+    before, after = torch.zeros(2, 4, 8, 8), torch.ones(2, 4, 8, 8)
+    config = PairSliderConfig(steps=3, learning_rate=1e-3, seed=seed)
+    with pytest.raises(errors.SliderError, match=r"diverged at step 1: the slider's weights became NaN or inf; "
+                                                 r"lower the learning rate \(now 0.001\)"):
+        train_pair_slider(KinkDenoiser(), before, after, config, ["probe"], {"probe": "lora_unet_probe"})

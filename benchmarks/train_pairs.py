@@ -57,7 +57,7 @@ def main() -> None:
     conditioning = (encode(clip, "a blob")[0], encode(clip, "")[0])
 
     def quality(lr: float) -> dict[str, float]:
-        slider, _, _ = host.node("ConceptSlidersTrainFromImagePairs").train(
+        slider, _, _, _ = host.node("ConceptSlidersTrainFromImagePairs").train(
             model, "", "", "1", 4, 1.0, "noxattn", True, args.steps, lr, 0, 0, 1, "auto", False,
             clip=clip, before_latent=pairs[0], after_latent=pairs[1])
         latents, _ = host.node("ConceptSlidersSweep").sweep(

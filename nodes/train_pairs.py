@@ -52,6 +52,7 @@ class TrainSliderFromImagePairs:
         "move towards the 'after' images, negative towards the 'before' images.",
         training_inputs.LOSS_CURVE_TIP,
         training_inputs.PREVIEW_MODEL_TIP,
+        training_inputs.PREVIEW_STRIP_TIP,
     )
 
     @classmethod
@@ -99,6 +100,7 @@ class TrainSliderFromImagePairs:
                 "after_conditioning": ("CONDITIONING", {"tooltip": "Instead of after_prompt: the conditioning the "
                                                                    "'after' images are denoised with."}),
                 **training_inputs.transformer_inputs(DEFAULTS),
+                **training_inputs.preview_inputs("the 'after' prompt (without CFG)"),
             },
         }
 
@@ -109,9 +111,14 @@ class TrainSliderFromImagePairs:
               before_latent: dict[str, torch.Tensor] | None = None,
               after_latent: dict[str, torch.Tensor] | None = None, before_conditioning: Any = None,
               after_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
-              frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
+              frozen_up: bool = DEFAULTS.frozen_up,
+              preview_every: int = training_inputs.PREVIEW_DEFAULTS.every,
+              preview_strength: float = training_inputs.PREVIEW_DEFAULTS.strength,
+              preview_steps: int = training_inputs.PREVIEW_DEFAULTS.steps,
+              ) -> tuple[Slider, torch.Tensor, Any, torch.Tensor]:
         check_numbers(TrainSliderFromImagePairs, rank=rank, alpha=alpha, steps=steps, learning_rate=learning_rate,
-                      seed=seed, resolution=resolution, batch_size=batch_size)
+                      seed=seed, resolution=resolution, batch_size=batch_size, preview_every=preview_every,
+                      preview_strength=preview_strength, preview_steps=preview_steps)
         config = PairSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha,
                                   strengths=tuple(parse_strengths(strengths, "strengths", "1, 2", positive=True)),
                                   batch_size=batch_size, seed=seed, gradient_checkpointing=gradient_checkpointing,
@@ -133,6 +140,7 @@ class TrainSliderFromImagePairs:
         height, width = raw_before.shape[-2:]
         scale = models.latent_downscale(model)
         progress = training.TrainingProgress(steps, "image-pair slider")
+        live = training_inputs.live_previews(model, progress, preview_every, preview_strength, preview_steps)
         # a forward holds one side of `batch_size` pairs: what the out-of-memory advice names
         with training.training_mode(model, precision, batch_size, (height, width), rank):
             latents_before = models.latents_to_model_space(model, raw_before.clone())
@@ -140,7 +148,7 @@ class TrainSliderFromImagePairs:
             denoiser = ComfyDenoiser(model, [prompt() for prompt in prompts], (height, width))
             result = train_pair_slider(denoiser, latents_before, latents_after, config, paths, stems,
                                        on_step=progress.step, recompute_units=models.recompute_units(model),
-                                       rows=rows)
+                                       rows=rows, previews=live)
             title = (slider_title(after_prompt, before_prompt) if before_prompt.strip() or after_prompt.strip()
                      else "image_pair_slider")
             metadata = pair_slider_metadata(models.architecture_id(model), title, train_method, before_prompt,
@@ -148,7 +156,7 @@ class TrainSliderFromImagePairs:
                                             {"source": "image_pairs", "pairs": str(count)})
             slider = result.slider.export(metadata, name=title)
             del denoiser, result, latents_before, latents_after
-        return training_inputs.finish(model, slider, progress.losses)
+        return training_inputs.finish(model, slider, progress.losses, live)
 
 
 def _side(clip: Any, text: str, given: Any, side: str) -> Callable[[], Conditioning]:

@@ -47,6 +47,7 @@ class TrainSliderFromPrompts:
         "The trained slider (save it with Save Concept Slider, apply it with Slider Strength).",
         training_inputs.LOSS_CURVE_TIP,
         training_inputs.PREVIEW_MODEL_TIP,
+        training_inputs.PREVIEW_STRIP_TIP,
     )
 
     @classmethod
@@ -99,6 +100,7 @@ class TrainSliderFromPrompts:
                     "tooltip": "Rescale the guided target: none (the paper), positive_norm (to the positive "
                                "prediction's norm, the reference's FLUX sliders), anchor_stats (to the anchor "
                                "prediction's mean and std, ai-toolkit)."}),
+                **training_inputs.preview_inputs("the target"),
             },
         }
 
@@ -109,9 +111,14 @@ class TrainSliderFromPrompts:
               target_conditioning: Any = None, positive_conditioning: Any = None, negative_conditioning: Any = None,
               unconditional_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
               goal_normalisation: str = DEFAULTS.goal_normalisation,
-              frozen_up: bool = DEFAULTS.frozen_up) -> tuple[Slider, torch.Tensor, Any]:
+              frozen_up: bool = DEFAULTS.frozen_up,
+              preview_every: int = training_inputs.PREVIEW_DEFAULTS.every,
+              preview_strength: float = training_inputs.PREVIEW_DEFAULTS.strength,
+              preview_steps: int = training_inputs.PREVIEW_DEFAULTS.steps,
+              ) -> tuple[Slider, torch.Tensor, Any, torch.Tensor]:
         check_numbers(TrainSliderFromPrompts, guidance=guidance, rank=rank, alpha=alpha, steps=steps,
-                      learning_rate=learning_rate, seed=seed, resolution=resolution, batch_size=batch_size)
+                      learning_rate=learning_rate, seed=seed, resolution=resolution, batch_size=batch_size,
+                      preview_every=preview_every, preview_strength=preview_strength, preview_steps=preview_steps)
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
                                 preserve=preserve.splitlines(), anchor=anchor.strip() or None)
         pixels = models.training_resolution(model, resolution)
@@ -125,16 +132,17 @@ class TrainSliderFromPrompts:
         paths, rows = models.slider_targets(model, train_method, include_conv, include_mlp)
         stems = models.kohya_stems(model, paths)
         progress = training.TrainingProgress(steps, "slider")
+        live = training_inputs.live_previews(model, progress, preview_every, preview_strength, preview_steps)
         with training.training_mode(model, precision, config.batch_size, config.latent_size, config.rank):
             inputs = slider_conditionings(clip, prompts, target_conditioning, positive_conditioning,
                                           negative_conditioning, unconditional_conditioning)
             denoiser = ComfyDenoiser(model, inputs.conditionings, config.latent_size)
             result = train_text_slider(denoiser, inputs.layout, config, paths, stems, on_step=progress.step,
-                                       recompute_units=models.recompute_units(model), rows=rows)
+                                       recompute_units=models.recompute_units(model), rows=rows, previews=live)
             described = inputs.described
             metadata = text_slider_metadata(models.architecture_id(model),
                                             slider_title(described.positive, described.negative),
                                             train_method, described, config, str(pixels))
             slider = result.slider.export(metadata, name=metadata.title)
             del denoiser, result
-        return training_inputs.finish(model, slider, progress.losses)
+        return training_inputs.finish(model, slider, progress.losses, live)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..slider_core.charts.loss_curve import loss_curve
+from ..slider_core.charts.preview_strip import previews_off
 from ..slider_core.model.module_selection import (
     DEFAULT_INCLUDE_CONV,
     DEFAULT_INCLUDE_MLP,
@@ -18,15 +19,21 @@ from ..slider_core.model.module_selection import (
 from ..slider_core.model.slider import Slider
 from ..slider_core.precision import COMPUTE_PRECISIONS
 from ..slider_core.training.configs import RunConfig
-from .host import patching
+from ..slider_core.training.previews import MAX_STEPS, PreviewConfig, Previews
+from .host import patching, previews
+from .host.training import TrainingProgress
 from .types import SEED_MAX, SLIDER_TYPE
 
 Inputs = dict[str, tuple[Any, dict[str, Any]]]
 
-RETURN_TYPES = (SLIDER_TYPE, "IMAGE", "MODEL")
-RETURN_NAMES = ("slider", "loss_curve", "model")
+# The preview strip is the last output: outputs are linked by index, so appending keeps saved workflows' links.
+RETURN_TYPES = (SLIDER_TYPE, "IMAGE", "MODEL", "IMAGE")
+RETURN_NAMES = ("slider", "loss_curve", "model", "preview")
 LOSS_CURVE_TIP = "Training loss per step with a moving average."
 PREVIEW_MODEL_TIP = "The input model with the slider applied at +1, for an immediate preview."
+PREVIEW_STRIP_TIP = ("The last live preview: the prompt sampled at -m, 0, +m (preview_strength) with the finished "
+                     "slider, titled with the step and loss; a note saying previews are off when preview_every is 0.")
+PREVIEW_DEFAULTS = PreviewConfig()
 MODEL_INPUT = ("MODEL", {"tooltip": "The base model the slider is trained for: SD1.x, SD2.x, SDXL, FLUX.1, FLUX.2, "
                                     "Chroma, Qwen-Image, Z-Image, Lumina 2 or SD3.x."})
 
@@ -81,9 +88,35 @@ def transformer_inputs(defaults: RunConfig) -> Inputs:
     }
 
 
-def finish(model: Any, slider: Slider, losses: list[float]) -> tuple[Slider, torch.Tensor, Any]:
-    """The three outputs of a training node: the slider, its loss curve, and the model with it at +1."""
+def preview_inputs(prompt: str) -> Inputs:
+    """Live previews while training; optional, after every other input, so saved workflows keep their widgets."""
+    return {
+        "preview_every": ("INT", {"default": PREVIEW_DEFAULTS.every, "min": 0, "max": 100000,
+                                  "tooltip": f"Every this many steps (and at the last), sample {prompt} at -m, 0 and "
+                                             "+m with a fixed seed and show the strip on the node, with the step "
+                                             "and loss. 0 = off. Previews never change the trained slider."}),
+        "preview_strength": ("FLOAT", {"default": PREVIEW_DEFAULTS.strength, "min": 0.1, "max": 10.0, "step": 0.1,
+                                       "tooltip": "m: the strengths previewed are -m, 0 and +m."}),
+        "preview_steps": ("INT", {"default": PREVIEW_DEFAULTS.steps, "min": 1, "max": MAX_STEPS,
+                                  "tooltip": "Sampling steps per preview: few, so previews stay cheap."}),
+    }
+
+
+def live_previews(model: Any, progress: TrainingProgress, every: int, strength: float,
+                  steps: int) -> Previews | None:
+    """Previews pictured as the host's sampler previews are and shown with the training progress; None if off."""
+    config = PreviewConfig(every=every, strength=strength, steps=steps)
+    if not config.every:
+        return None
+    return Previews(config, previews.latent_decoder(model), progress.show_preview)
+
+
+def finish(model: Any, slider: Slider, losses: list[float],
+           live: Previews | None) -> tuple[Slider, torch.Tensor, Any, torch.Tensor]:
+    """The four outputs of a training node: the slider, its loss curve, the model with it at +1, and the last
+    preview strip."""
     fitted, keys = patching.match_slider_to_model(slider, model)
     preview = patching.with_slider_patches(model, fitted, 1.0, keys)
     curve = loss_curve(losses, f"{slider.metadata.title}: loss")
-    return slider, curve, preview
+    strip = live.last if live is not None and live.last is not None else previews_off()
+    return slider, curve, preview, strip

@@ -45,6 +45,22 @@ def send_progress_text(text: str) -> None:
         send(text, node_id)
 
 
+def latent_previewer(device: torch.device, latent_format: Any) -> Any | None:
+    """KSampler's previewer for `latent_format` (the user's --preview-method: TAESD or Latent2RGB), or, where the
+    user turned sampler previews off, the format's Latent2RGB projection (a training node's previews are asked for
+    by its own input); None without RGB factors. Current hosts' Latent2RGBPreviewer also takes the format's bias and
+    reshape (FLUX.2's packed channels); 2024's takes the factors alone."""
+    import latent_preview
+
+    previewer = latent_preview.get_previewer(device, latent_format)
+    factors = getattr(latent_format, "latent_rgb_factors", None)
+    if previewer is not None or factors is None:
+        return previewer
+    accepted = inspect.signature(latent_preview.Latent2RGBPreviewer).parameters
+    extras = {name: getattr(latent_format, name, None) for name in accepted if name != "latent_rgb_factors"}
+    return latent_preview.Latent2RGBPreviewer(factors, **extras)
+
+
 def executing_node_id(server: Any) -> str | None:
     """The id of the node now running. ComfyUI 0.33 keeps it in an execution context (comfy_execution/utils.py:
     get_executing_context, set around each node's function) and sets PromptServer.last_node_id only for prompts

@@ -13,7 +13,7 @@ import torch
 
 from ...slider_core.errors import SliderError
 from ...slider_core.precision import compute_autocast
-from . import shims
+from . import previews, shims
 
 
 @contextlib.contextmanager
@@ -38,19 +38,25 @@ def training_mode(patcher: Any, precision: str, batch_size: int, latent_size: tu
 
 class TrainingProgress:
     """ProgressBar once per step, the loss in the UI where the host can show text, and the user's cancel
-    honoured right after the step it arrives in."""
+    honoured right after the step it arrives in. A preview strip shown during a step goes out with that step's
+    update, through the channel KSampler's live previews use, so the bar still moves once per step."""
 
     def __init__(self, total: int, label: str) -> None:
         self.bar = comfy.utils.ProgressBar(total)
         self.label = label
         self.losses: list[float] = []
         self.last_report = 0.0
+        self.pending: tuple[str, Any, int] | None = None
+
+    def show_preview(self, strip: torch.Tensor, step: int, total: int) -> None:
+        self.pending = previews.preview_tuple(strip)
 
     def step(self, step: int, total: int, loss: float) -> None:
         self.losses.append(loss)
-        self.bar.update_absolute(step, total)
+        preview, self.pending = self.pending, None
+        self.bar.update_absolute(step, total, preview)
         now = time.monotonic()
-        if now - self.last_report > 2.0 or step == total:
+        if now - self.last_report > 2.0 or step == total or preview is not None:
             self.last_report = now
             logging.info("concept sliders: %s step %d/%d loss %.5f", self.label, step, total, loss)
             shims.send_progress_text(f"{self.label}: step {step}/{total}, loss {loss:.5f}")

@@ -39,11 +39,11 @@ def sweep_grid(images: torch.Tensor, strengths: list[float], title: str = "") ->
         row, column = divmod(index, columns)
         y, x = top + row * cell_height, column * cell_width
         canvas[y:y + cell_height, x:x + cell_width] = cells[index]
-    font = _font(label_font_size(cell_width))
+    font = label_font(label_font_size(cell_width))
     labels = [(strength_label(value), column * cell_width, cell_width) for column, value in enumerate(strengths)]
-    canvas[-strip:] = _text_strip(canvas.shape[1], strip, labels, font).to(canvas)
+    canvas[-strip:] = text_strip(canvas.shape[1], strip, labels, font).to(canvas)
     if title:
-        canvas[:top] = _text_strip(canvas.shape[1], top, [(title, 0, canvas.shape[1])], font).to(canvas)
+        canvas[:top] = text_strip(canvas.shape[1], top, [(title, 0, canvas.shape[1])], font).to(canvas)
     return canvas.unsqueeze(0)
 
 
@@ -56,7 +56,7 @@ def _rgb(images: torch.Tensor) -> torch.Tensor:
     raise SliderConfigError(f"Slider Sweep Grid: images have {channels} channels; expected 1, 3 or 4")
 
 
-def _font(size: int) -> Any:
+def label_font(size: int) -> Any:
     """Pillow's built-in font at `size`; Pillow before 10.1 only has the fixed-size bitmap font."""
     try:
         return ImageFont.load_default(size=size)
@@ -64,7 +64,7 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
-def _text_strip(width: int, height: int, texts: list[tuple[str, int, int]], font: Any) -> torch.Tensor:
+def text_strip(width: int, height: int, texts: list[tuple[str, int, int]], font: Any) -> torch.Tensor:
     """White strip with each (text, left, span) centred in its span, or left-aligned where it is too wide."""
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)

@@ -25,6 +25,7 @@ from ..errors import SliderConfigError
 from .configs import PairSliderConfig
 from .denoiser import Denoiser
 from .objectives import image_pair_loss
+from .previews import PreviewPrompt, Previews
 from .run import StepCallback, TrainingRun, TrainResult, check_finite, training_run
 from .sessions import TrainingSession
 
@@ -50,19 +51,25 @@ def train_pair_slider(denoiser: Denoiser, before: torch.Tensor, after: torch.Ten
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       recompute_units: list[nn.Module] | None = None,
                       prompt_ids: tuple[int, int] = (0, 1), session: TrainingSession | None = None,
-                      pair_strengths: torch.Tensor | None = None, rows: dict[str, int] | None = None) -> TrainResult:
+                      pair_strengths: torch.Tensor | None = None, rows: dict[str, int] | None = None,
+                      previews: Previews | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights) on N pairs of model-space latents (N, C, H, W).
 
     `prompt_ids` index the denoiser's prompts for the before and after side (c_A, c_B). `on_step` may raise
     to cancel; base weights are never written, so any exception leaves the model as it was. `session` as in
     train_text_slider. `pair_strengths` (N,) fixes each pair's strength (the reference's folders made for one
-    strength each) instead of drawing one of `config.strengths` per step.
+    strength each) instead of drawing one of `config.strengths` per step. `previews` samples the 'after' prompt
+    at the pairs' size without CFG: the pair objective trains conditional predictions only, so there is no
+    unconditional prompt to guide against.
     """
     check_pairs(before, after, denoiser.latent_shape, denoiser.latent_multiple)
     if pair_strengths is not None and tuple(pair_strengths.shape) != (before.shape[0],):
         raise SliderConfigError(f"pair_strengths has shape {tuple(pair_strengths.shape)}; expected one strength per pair "
                                 f"({before.shape[0]})")
     with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session, rows) as run:
+        if previews is not None:
+            prompt = PreviewPrompt(prompt_ids[1], prompt_ids[1], 1.0, tuple(before.shape[1:]))
+            run.preview = previews.hook(denoiser, prompt, config.seed)
         _optimise(run, run.resume(), before, after, config, prompt_ids, pair_strengths)
     return run.result()
 

@@ -26,6 +26,8 @@ from .gradient_checkpointing import gradient_checkpointed
 from .sessions import TrainingSession
 
 StepCallback = Callable[[int, int, float], None]
+PreviewHook = Callable[[int, int, float, TrainableSlider], None]
+"""After each step: (1-based step, total steps, the step's loss, the live slider); previews.Previews.hook makes one."""
 
 
 class NonFiniteLossError(SliderError):
@@ -44,7 +46,8 @@ class TrainResult:
 @dataclass
 class TrainingRun:
     """The live pieces of one run: counted denoiser, adaptors, optimiser and the run's random stream, plus who
-    hears about each step (the host's progress callback, and a session for resume, checkpoints, parallelism)."""
+    hears about each step (the host's progress callback, a session for resume, checkpoints, parallelism, and a
+    preview hook)."""
 
     counted: CountingDenoiser
     slider: TrainableSlider
@@ -56,6 +59,7 @@ class TrainingRun:
     started: float = field(default_factory=time.perf_counter)
     start: int = 0
     losses: list[float] = field(default_factory=list)
+    preview: PreviewHook | None = None
 
     def resume(self) -> range:
         """The steps left to run: all of them, or those after the session's checkpoint. Called once the loop has
@@ -65,12 +69,15 @@ class TrainingRun:
         return range(self.start, self.steps)
 
     def end_step(self, step: int, loss: float) -> None:
-        """Apply the step's gradients and tell the session and the host (whose callback may raise to cancel)."""
+        """Apply the step's gradients and tell the session, the preview hook and the host (whose callback may raise
+        to cancel). The preview comes before the host's callback so that a host can show it with that step."""
         self.optimizer.step()
         check_finite_weights(self.slider, step, self.optimizer.param_groups[0]["lr"])
         self.losses.append(loss)
         if self.session is not None:
             self.session.step_done(step + 1, self.slider, self.optimizer, self.generator)
+        if self.preview is not None:
+            self.preview(step + 1, self.steps, loss, self.slider)
         if self.on_step is not None:
             self.on_step(step + 1, self.steps, loss)
 

@@ -17,6 +17,7 @@ from .configs import TextSliderConfig
 from .denoiser import CountingDenoiser, Denoiser
 from .latent_sources import LatentSource
 from .objectives import guidance_direction, guided_goal, normalised_goal, text_slider_loss
+from .previews import PreviewPrompt, Previews
 from .prompts import PromptLayout, SliderPrompts
 from .run import StepCallback, TrainingRun, TrainResult, check_finite, training_run
 from .sessions import TrainingSession
@@ -27,11 +28,13 @@ PromptSets = SliderPrompts | PromptLayout | Sequence[SliderPrompts | PromptLayou
 def train_text_slider(denoiser: Denoiser, prompts: PromptSets, config: TextSliderConfig,
                       module_paths: list[str], stems: dict[str, str], on_step: StepCallback | None = None,
                       recompute_units: list[nn.Module] | None = None,
-                      session: TrainingSession | None = None, rows: dict[str, int] | None = None) -> TrainResult:
+                      session: TrainingSession | None = None, rows: dict[str, int] | None = None,
+                      previews: Previews | None = None) -> TrainResult:
     """Train and return the adaptors (fp32 master weights). `on_step` may raise to cancel: nothing of the
     base model is modified, so an exception anywhere leaves it as it was. `recompute_units` are the
     submodules recomputed in backward when gradient checkpointing is on. `session` (resume, checkpoints,
-    data parallelism) sees the run's state before the first step and after each one.
+    data parallelism) sees the run's state before the first step and after each one. `previews` samples the
+    (first set's) target at the latents' size, with the CFG the latents are generated with.
 
     The denoiser holds each set's conditionings in PromptLayout order (`entry_texts` gives the texts to encode).
     Several sets (the reference's prompts YAML with several entries) are one slider trained on a set drawn per
@@ -41,6 +44,9 @@ def train_text_slider(denoiser: Denoiser, prompts: PromptSets, config: TextSlide
     shape = (config.batch_size, *denoiser.latent_shape(*config.latent_size))
     uncond = entries[0].unconditional()
     with training_run(denoiser, module_paths, stems, config, recompute_units, on_step, session, rows) as run:
+        if previews is not None:
+            prompt = PreviewPrompt(entries[0].target(), uncond, config.trajectory_cfg, shape[1:])
+            run.preview = previews.hook(denoiser, prompt, config.seed)
         source = LatentSource(config.trajectory, shape, denoiser.schedule, 0, uncond, config.trajectory_steps,
                               config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
         # resumed after the source has taken its seed: a renoise run with refresh_every 1 repeats the original exactly

@@ -30,7 +30,7 @@ def train(host, toy, **overrides):
 
 def test_training_returns_a_described_slider_and_leaves_weights_bit_identical(host, toy):
     before = weights_hash(toy[0])
-    slider, curve, preview = train(host, toy, steps=20, learning_rate=2e-3)
+    slider, curve, preview, _ = train(host, toy, steps=20, learning_rate=2e-3)
     assert weights_hash(toy[0]) == before
     assert curve.shape[0] == 1 and curve.shape[-1] == 3 and curve.std() > 0
     assert slider.metadata.positive == "a large blob" and slider.metadata.preserve == ["red", "blue"]
@@ -106,9 +106,9 @@ def test_divergence_is_reported_with_the_step_and_leaves_weights_intact(host, to
 
 
 def test_same_seed_same_slider_on_cpu(host, toy):
-    first, _, _ = train(host, toy, steps=5)
-    second, _, _ = train(host, toy, steps=5)
-    third, _, _ = train(host, toy, steps=5, seed=1)
+    first, _, _, _ = train(host, toy, steps=5)
+    second, _, _, _ = train(host, toy, steps=5)
+    third, _, _, _ = train(host, toy, steps=5, seed=1)
     assert all(torch.equal(first.deltas[k].up, second.deltas[k].up) for k in first.deltas)
     assert not all(torch.equal(first.deltas[k].up, third.deltas[k].up) for k in first.deltas)
 

@@ -1,16 +1,21 @@
 """The SD1.5 workflows on a model of real size: a full SD1.5-architecture checkpoint (860M-parameter UNet, CLIP-L,
 the SD VAE; random weights, built by the host's own classes at test time and never committed) loaded through
 CheckpointLoaderSimple, and both shipped SD1.5 graphs run in the host's executor, shortened to a few steps at
-64 px so that the whole file stays within a few minutes on two CPU cores. Each test prints its time and the peak
-memory it added to the process."""
+64 px. Each test prints its time and the peak memory it added to the process.
+
+It costs minutes of CPU per host (renoise training samples clean latents from the full UNet), so CI runs it once,
+in the newest host (ComfyUI 0.33, what users run); on the 2024 snapshot it is skipped unless
+CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE=1 (it passes there too)."""
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import comfy.supported_models
 import numpy as np
 import pytest
 import torch
@@ -21,7 +26,13 @@ from workflow_files import WORKFLOW_DIR, api_twin
 from harness.models import write_sd15_checkpoint
 from harness.sliders import random_slider
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not hasattr(comfy.supported_models, "Flux")
+                       and os.environ.get("CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE") != "1",
+                       reason="full-size SD1.5 runs once per CI, in the newest host; "
+                              "CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE=1 runs it in this one too"),
+]
 CHECKPOINT = "sd15_random_weights.safetensors"
 PIXELS = 64
 

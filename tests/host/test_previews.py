@@ -91,7 +91,7 @@ def test_a_slider_trained_with_previews_saves_the_same_file_as_one_trained_witho
     saved = []
     for every in (0, 2):
         slider = train(steps=6, preview_every=every, preview_steps=3, preview_strength=3.0)[0]
-        saved.append(load_file(host.node("ConceptSlidersSave").save(slider, f"previews_{every}", "fp32")[0]))
+        saved.append(load_file(host.node("ConceptSlidersSave").save(slider, f"previews_{every}", "fp32")["result"][0]))
     assert saved[0].keys() == saved[1].keys()
     assert all(torch.equal(saved[0][key], saved[1][key]) for key in saved[0])
 

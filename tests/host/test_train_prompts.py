@@ -141,7 +141,7 @@ def test_model_family_we_cannot_train_is_refused(host, toy):
 
 
 def test_trained_slider_saved_file_matches_comfyui_lora_loader(host, toy, sliders_dir):
-    slider, _, preview = train(host, toy, steps=10, learning_rate=3e-3)
+    slider, _, preview, _ = train(host, toy, steps=10, learning_rate=3e-3)
     path = host.node("ConceptSlidersSave").save(slider, "trained", "fp32")["result"][0]
     shutil.copy(path, host.loras_dir / "trained.safetensors")
     native = host.node("LoraLoaderModelOnly").load_lora_model_only(toy[0], "trained.safetensors", 1.0)[0]

@@ -239,12 +239,12 @@ class _DeclarationReader(pickle.Unpickler):
 def check_torch_zip_sizes(path: Path) -> None:
     """Refuse (SliderFormatError naming the file) a .pt whose declared storages its records do not hold."""
     name = path.name
-    if not zipfile.is_zipfile(path):
-        raise SliderFormatError(f"{name}: refused to load: not a zip-format torch checkpoint (torch.save has written "
-                                "those since torch 1.6); re-save it with a current torch or convert it to "
-                                ".safetensors")
     file_size = path.stat().st_size
     try:
+        if not zipfile.is_zipfile(path):
+            raise SliderFormatError(f"{name}: refused to load: not a zip-format torch checkpoint (torch.save has "
+                                    "written those since torch 1.6); re-save it with a current torch or convert it "
+                                    "to .safetensors")
         with zipfile.ZipFile(path) as archive:
             records = {info.filename: info for info in archive.infolist()}
             pickles = [record for record in records if record.rsplit("/", 1)[-1] == "data.pkl"]
@@ -256,11 +256,13 @@ def check_torch_zip_sizes(path: Path) -> None:
                                         f"{_size(MAX_PICKLE_BYTES)} a slider's state dict needs; refused before "
                                         "reading it")
             reader = _DeclarationReader(archive.read(pickled))
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise SliderFormatError(f"{name}: not a readable torch checkpoint ({error})") from None
+    except SliderFormatError:
+        raise
+    except Exception as error:  # zipfile raises BadZipFile, zlib.error, NotImplementedError, RuntimeError...
+        raise SliderFormatError(f"{name}: not a readable torch checkpoint ({type(error).__name__}: {error})") from None
     try:
         reader.load()
-    except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError) as error:
+    except Exception as error:  # a stand-in refusing (UnpicklingError) or the pickle itself malformed
         raise SliderFormatError(
             f"{name}: refused to load: it is not a plain tensor checkpoint (it needs {error}). Files that need pickle "
             "to load can run code; convert it to .safetensors with a tool you trust.") from None

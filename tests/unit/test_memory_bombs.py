@@ -141,3 +141,28 @@ def test_refusing_any_bomb_stays_within_64_mib_above_what_the_file_holds(tmp_pat
     control = measured[str(tmp_path / "control.safetensors")]
     assert "NaN" in control["outcome"]
     assert 0.75 * content <= control["peak_above_baseline"] <= content + MEMORY_SLACK, report
+
+
+@pytest.mark.bad_input("fuzzed .pt file")
+def test_fuzzed_pt_files_only_ever_raise_our_error(tmp_path, request):
+    """Random bytes flipped anywhere in a real torch.save zip (records, pickle, directory) or the file cut short."""
+    torch.save({"lora_unet_x.lora_down.weight": torch.randn(2, 5), "lora_unet_x.lora_up.weight": torch.randn(3, 2),
+                "lora_unet_x.alpha": torch.tensor(1.0)}, tmp_path / "good.pt")
+    original = (tmp_path / "good.pt").read_bytes()
+    rng = random.Random(77)
+    tried = 0
+    for index in range(120):
+        data = bytearray(original)
+        if index % 4 == 0:
+            data = data[: rng.randrange(1, len(data))]
+        else:
+            for _ in range(rng.randint(1, 6)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"m{index}.pt"
+        path.write_bytes(bytes(data))
+        try:
+            formats.load_slider(path)
+        except errors.SliderFormatError as error:
+            assert path.name in str(error)
+        tried += 1
+    request.node.bad_inputs_tried = tried

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float, out: Path | 
     import torch
     from concept_sliders.nodes.host import shims, toyworld
     from concept_sliders.slider_core.toyworld import flow, worlds
+    from concept_sliders.slider_core.toyworld.base_training import BaseModelTrainer
 
     world = worlds.get("blobs")
     scenes = world.scenes
@@ -42,15 +41,8 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float, out: Path | 
         encoded = {caption: clip.encode_from_tokens(clip.tokenize(caption), return_pooled=True)
                    for caption in [*scenes.all_captions(), ""]}
     sampling = base.model_sampling
-    parameters = list(base.diffusion_model.parameters())
-    averages = [p.detach().clone() for p in parameters]
-    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0)
-    warmup = max(steps // 20, 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min((step + 1) / warmup, 0.5 * (1 + math.cos(math.pi * step / steps)))
-    )
+    trainer = BaseModelTrainer(base.diffusion_model.parameters(), steps, lr, ema)
     generator = torch.Generator().manual_seed(seed)
-    started, running = time.perf_counter(), None
     with shims.training_switches(), shims.autograd_safe_residuals(True):
         for step in range(steps):
             batch_scenes = world.training_scenes(batch, generator)
@@ -65,24 +57,12 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float, out: Path | 
             noisy = sampling.noise_scaling(sigma, noise, clean)
             denoised = base.apply_model(noisy, sigma, c_crossattn=context, y=pooled)
             loss = ((denoised - clean) / sigma.view(-1, 1, 1, 1)).pow(2).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-            optimiser.step()
-            schedule.step()
-            with torch.no_grad():
-                for average, parameter in zip(averages, parameters, strict=True):
-                    average.lerp_(parameter, 1 - min(ema, (1 + step) / (10 + step)))
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            if step % 100 == 0 or step == steps - 1:
-                print(f"step {step:5d}  loss {running:.4f}  {time.perf_counter() - started:6.1f}s", flush=True)
-    with torch.no_grad():  # ship the exponential moving average: far smoother samples than the last step's weights
-        for average, parameter in zip(averages, parameters, strict=True):
-            parameter.copy_(average)
+            trainer.step(step, loss)
+    trainer.finish()
 
-    seconds = time.perf_counter() - started
+    seconds = trainer.seconds()
     report = {"world": "toyflow", "seed": seed, "steps": steps, "batch": batch, "lr": lr, "ema": ema,
-              "seconds": round(seconds, 1), "final_loss": round(running, 5), "torch": torch.__version__}
+              "seconds": round(seconds, 1), "final_loss": round(trainer.running_loss, 5), "torch": torch.__version__}
     path = out or flow.WEIGHTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     safetensors.torch.save_file(flow.pack_state_dict(base.diffusion_model.state_dict()), str(path),
@@ -92,8 +72,8 @@ def train(steps: int, batch: int, seed: int, lr: float, ema: float, out: Path | 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--ema", type=float, default=0.998)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +58,7 @@ def train(world_name: str, steps: int, batch: int, seed: int, lr: float, ema: fl
     import torch
     from concept_sliders.slider_core.toyworld import model as toy
     from concept_sliders.slider_core.toyworld import worlds
+    from concept_sliders.slider_core.toyworld.base_training import BaseModelTrainer
 
     world = worlds.get(world_name)
     scenes = world.scenes
@@ -70,15 +69,9 @@ def train(world_name: str, steps: int, batch: int, seed: int, lr: float, ema: fl
     sampling = unet.model_sampling
     mean_weight = (1 + sampling.sigmas**2).mean()
     parameters = [p for p in (*unet.parameters(), *text.parameters()) if p.requires_grad]
-    averages = [p.detach().clone() for p in parameters]
-    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0)
-    warmup = max(steps // 20, 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min((step + 1) / warmup, 0.5 * (1 + math.cos(math.pi * step / steps)))
-    )
+    trainer = BaseModelTrainer(parameters, steps, lr, ema)
     hooks = toy.clone_layer_norm_inputs(unet) + toy.clone_layer_norm_inputs(text)
     generator = torch.Generator().manual_seed(seed)
-    started, running = time.perf_counter(), None
     for step in range(steps):
         batch_scenes = world.training_scenes(batch, generator)
         clean = unet.process_latent_in(scenes.render(batch_scenes))
@@ -92,28 +85,16 @@ def train(world_name: str, steps: int, batch: int, seed: int, lr: float, ema: fl
         )
         weight = (1 + sigma**2) / mean_weight
         loss = (weight * (predicted - noise).pow(2).mean(dim=(1, 2, 3))).mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimiser.step()
-        schedule.step()
-        with torch.no_grad():
-            for average, parameter in zip(averages, parameters, strict=True):
-                average.lerp_(parameter, 1 - min(ema, (1 + step) / (10 + step)))
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % 100 == 0 or step == steps - 1:
-            print(f"step {step:5d}  loss {running:.4f}  {time.perf_counter() - started:6.1f}s", flush=True)
+        trainer.step(step, loss)
     for hook in hooks:
         hook.remove()
-    with torch.no_grad():  # ship the exponential moving average: far smoother samples than the last step's weights
-        for average, parameter in zip(averages, parameters, strict=True):
-            parameter.copy_(average)
+    trainer.finish()
 
-    seconds = time.perf_counter() - started
+    seconds = trainer.seconds()
     used = sorted({token for ids in tokens.values() for token in ids})
     tensors = toy.pack_state_dict(unet.diffusion_model.state_dict(), text.state_dict(), used)
     report = {"world": world.name, "seed": seed, "steps": steps, "batch": batch, "lr": lr, "ema": ema,
-              "seconds": round(seconds, 1), "final_loss": round(running, 5), "torch": torch.__version__}
+              "seconds": round(seconds, 1), "final_loss": round(trainer.running_loss, 5), "torch": torch.__version__}
     metadata = {"unet_config": json.dumps(world.unet_config), "training": json.dumps(report)}
     path = out or world.weights_file
     path.parent.mkdir(parents=True, exist_ok=True)

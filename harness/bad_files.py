@@ -103,24 +103,19 @@ def _write_zeros(handle, size: int, chunk: int = 1 << 22) -> None:
 
 _PEAK_SCRIPT = """
 import json, sys
+from harness.memory import PeakResidentMemory
 from slider_core.errors import SliderError
 from slider_core.io.slider_files import load_slider
 
-def status(field):
-    with open("/proc/self/status") as handle:
-        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith(field))
-
 results = {}
 for path in sys.argv[1:]:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # resets this process's peak resident size (VmHWM) to its current size
-    baseline = status("VmRSS")
-    try:
-        load_slider(path)
-        outcome = "loaded"
-    except SliderError as error:
-        outcome = type(error).__name__ + ": " + str(error)
-    results[path] = {"peak_above_baseline": status("VmHWM") - baseline, "outcome": outcome}
+    with PeakResidentMemory() as memory:
+        try:
+            load_slider(path)
+            outcome = "loaded"
+        except SliderError as error:
+            outcome = type(error).__name__ + ": " + str(error)
+    results[path] = {"peak_above_baseline": memory.above_baseline, "outcome": outcome}
 print(json.dumps(results))
 """
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import comfy.supported_models
 import numpy as np
@@ -23,6 +20,7 @@ from concept_sliders.slider_core.io.slider_files import load_slider
 from PIL import Image
 from workflow_files import WORKFLOW_DIR, api_twin
 
+from harness.memory import PeakResidentMemory
 from harness.models import write_sd15_checkpoint
 from harness.sliders import random_slider
 
@@ -35,35 +33,6 @@ pytestmark = [
 ]
 CHECKPOINT = "sd15_random_weights.safetensors"
 PIXELS = 64
-
-
-class PeakResidentMemory:
-    """The process's resident memory sampled every 20 ms while the block runs: what a test adds to it at peak."""
-
-    def __enter__(self) -> PeakResidentMemory:
-        self.start = self.peak = self._resident()
-        self.started = time.perf_counter()
-        self._done = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._sampler.join()
-        self.seconds = time.perf_counter() - self.started
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.02):
-            self.peak = max(self.peak, self._resident())
-
-    @staticmethod
-    def _resident() -> int:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * 4096
-
-    def line(self, label: str) -> str:
-        return f"{label}: {self.seconds:.1f} s, peak resident memory +{(self.peak - self.start) / 2**30:.2f} GiB"
 
 
 @pytest.fixture(scope="module")

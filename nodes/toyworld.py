@@ -47,7 +47,9 @@ class ToyWorldLoader:
         return toyworld.load_toyworld()
 
 
-class ToyFlowWorldLoader:
+class ToyFlowWorldLoader(ToyWorldLoader):
+    """The same node for the flow world: same inputs (none), outputs and category; another model behind them."""
+
     NODE_ID = "ConceptSlidersToyFlowWorldLoader"
     DISPLAY_NAME = "Toy Flow World Loader (testing)"
     DESCRIPTION = (
@@ -56,18 +58,10 @@ class ToyFlowWorldLoader:
         "velocity prediction, no distilled guidance). Sample 128x128 with CFG, view with Toy World Decode, train "
         "and measure sliders exactly as on the UNet world. Needs a ComfyUI with the FLUX family (0.3 or newer)."
     )
-    CATEGORY = TESTING_CATEGORY
-    FUNCTION = "load"
-    RETURN_TYPES = ("MODEL", "CLIP")
-    RETURN_NAMES = ("model", "clip")
     OUTPUT_TOOLTIPS = (
         "The toy flow world's transformer (FLUX.1 schnell layout, flow matching); sample it at 128x128.",
         "The toy world's text encoder (the same as Toy World Loader's).",
     )
-
-    @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {}}
 
     def load(self) -> tuple[Any, Any]:
         return toyworld.load_flow_toyworld()

@@ -124,3 +124,20 @@ def test_three_composed_sliders_graph_runs_and_each_slider_counts(host, sliders_
         strengths[held] = 0.0
         without_one = saved_pixels(host, host.run_graph(three_sliders_on_the_toy_model(tuple(strengths))))
         assert np.abs(shipped - without_one).max() > 8, f"slider {held + 1} of 3 changes nothing"
+
+
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+
+
+@pytest.mark.parametrize("ui_file", UI_FILES, ids=lambda path: path.stem)
+def test_every_widget_of_the_packs_nodes_is_set_in_the_shipped_workflows(host, ui_file):
+    """A workflow written before a node gained a widget still opens, but the page fills in the new widget's default,
+    so what it queues is no longer the shipped graph: every widget a pack node declares is set in each twin."""
+    for node_id, node in api_twin(ui_file).items():
+        if not node["class_type"].startswith("ConceptSliders"):
+            continue
+        declared = host.nodes.NODE_CLASS_MAPPINGS[node["class_type"]].INPUT_TYPES()
+        widgets = {name for section in ("required", "optional") for name, spec in declared.get(section, {}).items()
+                   if isinstance(spec[0], list) or spec[0] in WIDGET_TYPES}
+        missing = widgets - set(node["inputs"])
+        assert not missing, f"{ui_file.name} node {node_id} ({node['class_type']}) does not set {sorted(missing)}"

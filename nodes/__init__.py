@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .apply import SliderStrength
 from .load import LoadConceptSlider
+from .report import SliderReport
 from .save import SaveConceptSlider
 from .sweep import SliderSweep, SliderSweepGrid
 from .toyworld import ToyFlowWorldLoader, ToyWorldDecode, ToyWorldLoader, ToyWorldMeasure, ToyWorldPairs
@@ -21,6 +22,7 @@ NODES = (
     TrainSliderFromImagePairs,
     SliderSweep,
     SliderSweepGrid,
+    SliderReport,
     ToyWorldLoader,
     ToyFlowWorldLoader,
     ToyWorldDecode,

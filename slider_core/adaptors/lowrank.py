@@ -29,6 +29,15 @@ def low_rank_output(module: nn.Module, x: torch.Tensor, down: torch.Tensor, up: 
     return F.conv2d(hidden, up)
 
 
+def per_sample(strengths: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Strength i of a batch shaped to scale sample i of `out`; a model that repeats each sample inside its
+    forward (a batch larger than the strengths by a whole factor) repeats its strength with it."""
+    scales = strengths.to(device=out.device, dtype=out.dtype).reshape(-1, *([1] * (out.dim() - 1)))
+    if scales.shape[0] != out.shape[0]:
+        scales = scales.repeat_interleave(out.shape[0] // scales.shape[0], dim=0)
+    return scales
+
+
 @contextlib.contextmanager
 def branches_attached(root: nn.Module, branches: Mapping[str, Branch]) -> Iterator[None]:
     """Within the block, the module at each path (relative to `root`) outputs f(x) + branch(module, x)."""

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..model.slider import LowRankDelta, Slider, SliderMetadata
-from .lowrank import branches_attached, low_rank_output
+from .lowrank import branches_attached, low_rank_output, per_sample
 
 
 class LowRankAdaptor(nn.Module):
@@ -60,10 +60,7 @@ class LowRankAdaptor(nn.Module):
             out = low_rank_output(module, x, self.down, self.up)
             if out.shape[-1] != self.out_features and self.down.dim() == 2:
                 out = F.pad(out, (0, self.out_features - out.shape[-1]))
-            per_sample = strengths.to(device=x.device, dtype=x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
-            if per_sample.shape[0] != out.shape[0]:
-                per_sample = per_sample.repeat_interleave(out.shape[0] // per_sample.shape[0], dim=0)
-            return out * (per_sample * self.scale)
+            return out * (per_sample(strengths, out) * self.scale)
 
         return add
 

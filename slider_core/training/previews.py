@@ -1,7 +1,7 @@
 """Live previews while a slider trains: every `every` steps, the target sampled at strengths −m, 0, +m.
 
 The core decides when a preview is due and samples it, through the same Denoiser contract the loops train on
-(so every host and family previews the same way, with the family's own Euler sampler, latent_sources.py); the host
+(so every host and family previews the same way, with the family's own Euler sampler, strength_sampling.py); the host
 only turns latents into pictures and shows the strip (ComfyUI: its progress-preview channel).
 
 A preview must never change the slider being trained: it runs under no_grad, draws its noise from a private
@@ -18,11 +18,10 @@ import torch
 
 from ..adaptors.trainable import TrainableSlider
 from ..charts.preview_strip import preview_strip
-from ..seeds import fold_seed
+from ..strength_sampling import sample_at_strengths
 from ..strengths import check_strength
 from .configs import require
 from .denoiser import Denoiser
-from .latent_sources import euler_states, sampling_sigmas
 
 # Measured by benchmarks/previews.py (results in benchmarks/README.md): at the training nodes' defaults a preview
 # every 100 steps with 10 sampling steps stays within the issue's 10 % budget.
@@ -94,7 +93,8 @@ class Previews:
             if not config.due(step, total):
                 return
             with torch.no_grad():
-                latents = sample_strengths(denoiser, slider, prompt, config, seed)
+                latents = sample_at_strengths(denoiser, slider, config.strengths, prompt.latent_shape, prompt.cond,
+                                              prompt.uncond, prompt.cfg, config.steps, seed)
                 images = self.decode(latents.float())
             self.last = preview_strip(images, list(config.strengths), step, total, sum(window) / len(window),
                                       len(window))
@@ -102,21 +102,3 @@ class Previews:
             self.show(self.last, step, total)
 
         return after_step
-
-
-def sample_strengths(denoiser: Denoiser, slider: TrainableSlider, prompt: PreviewPrompt, config: PreviewConfig,
-                     seed: int) -> torch.Tensor:
-    """Clean model-space latents (3, C, ...) of one noise sampled with the slider at each of config.strengths, in
-    one batch: the family's Euler sampler over `config.steps` levels of its σ table, with CFG `prompt.cfg`."""
-    strengths = torch.tensor(config.strengths, device=denoiser.device)
-    noise = torch.randn((1, *prompt.latent_shape), generator=torch.Generator().manual_seed(fold_seed(seed)))
-    noise = noise.to(denoiser.device).repeat(len(config.strengths), *([1] * len(prompt.latent_shape)))
-
-    def slid(x: torch.Tensor, sigma: torch.Tensor, ids: list[int]) -> torch.Tensor:
-        # a CFG batch is [x, x]: the strengths repeat with it
-        with slider.attached(denoiser.root, strengths.repeat(x.shape[0] // len(strengths))):
-            return denoiser.predict(x, sigma, ids)
-
-    sigmas = sampling_sigmas(denoiser.schedule.sigmas, config.steps)
-    return euler_states(slid, denoiser.schedule, noise, sigmas, config.steps, prompt.cond, prompt.uncond,
-                        prompt.cfg)[-1][0]

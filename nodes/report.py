@@ -1,6 +1,7 @@
 """Slider Report: a slider measured on the user's own model, its range calibrated and written into its metadata."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -11,8 +12,18 @@ from ..slider_core.charts.report_chart import report_chart
 from ..slider_core.errors import SliderConfigError
 from ..slider_core.model.architectures import require_trainable
 from ..slider_core.model.slider import Slider
-from ..slider_core.report.measure import (DEFAULT_SEEDS, DEFAULT_STEPS, DEFAULT_STRENGTHS, MAX_SEEDS, MAX_STEPS,
-                                          SCORE_NOISES, ReportConfig, ReportPrompts, measure_sweep)
+from ..slider_core.report.measure import (
+    DEFAULT_SEEDS,
+    DEFAULT_STEPS,
+    DEFAULT_STRENGTHS,
+    MAX_SEEDS,
+    MAX_STEPS,
+    SCORE_NOISES,
+    ReportConfig,
+    ReportPrompts,
+    SweepMeasurement,
+    measure_sweep,
+)
 from ..slider_core.report.scores import LEVEL_FRACTIONS
 from ..slider_core.report.verdicts import judge
 from ..slider_core.strengths import format_strengths, parse_strengths
@@ -111,38 +122,44 @@ class SliderReport:
                positive_conditioning: Any = None,
                negative_conditioning: Any = None) -> tuple[torch.Tensor, str, Slider]:
         check_numbers(SliderReport, seeds=seeds, seed=seed, steps=steps, cfg=cfg, resolution=resolution)
-        architecture = require_trainable(models.model_architecture(model), models.model_label(model))
         config = ReportConfig(strengths=tuple(parse_strengths(strengths, "report strengths", "-2, -1, 0, 1, 2")),
-                              seeds=seeds, seed=seed, steps=steps,
-                              cfg=1.0 if architecture.distilled_guidance else cfg)
-        fitted, keys = patching.match_slider_to_model(slider, model)
+                              seeds=seeds, seed=seed, steps=steps, cfg=cfg)
         conditionings, prompts = _report_prompts(slider, clip, prompt, positive, negative, preserve,
                                                  prompt_conditioning, positive_conditioning, negative_conditioning)
-        pixels = models.training_resolution(model, resolution)
-        side = pixels // models.latent_downscale(model)
-        denoiser = ComfyDenoiser(model, conditionings, (side, side))
-        branches = StrengthBatchedBranches(fitted, {stem: key[: -len(".weight")] for stem, key in keys.items()})
-        per_image = math.ceil(len(LEVEL_FRACTIONS) * SCORE_NOISES * len(config.strengths) / config.batch) * len(prompts.scored)
-        progress = sampling.progress_bar(config.seeds * (1 + per_image))
-
-        def advance() -> None:
-            progress.update(1)
-            sampling.raise_if_cancelled()
-
-        measured = measure_sweep(denoiser, branches, prompts, config, denoiser.latent_shape(side, side), advance)
-        del denoiser
+        measured, config = measure(model, slider, conditionings, prompts, config, resolution)
         verdict = judge(measured)
         lines = [*verdict.messages, f"cost: {measured.forwards} forwards ({len(config.strengths)} strengths x "
                                     f"{config.seeds} seeds, {config.steps} steps, {len(prompts.scored)} scored prompts)"]
         images = _pictures(model, vae, measured.latents[:, 0])
-        chart = report_chart(images, measured.strengths, measured.efficacy, measured.locality, verdict.strength_range,
-                             lines, f"Slider Report: {slider.name}")
+        chart = report_chart(images, measured.strengths, measured.efficacy, verdict.spread, measured.locality,
+                             verdict.strength_range, lines, f"Slider Report: {slider.name}")
         calibrated = verdict.strength_range
         out = slider
         if write_range and calibrated is not None:
             out = Slider(deltas=slider.deltas, metadata=slider.metadata.replace(strength_range=calibrated),
                          name=slider.name)
         return chart, "\n".join(lines), out
+
+
+def measure(model: Any, slider: Slider, conditionings: list[Conditioning], prompts: ReportPrompts,
+            config: ReportConfig, resolution: int) -> tuple[SweepMeasurement, ReportConfig]:
+    """The sweep measured on the model, and the configuration it ran with (guidance-distilled families sample at
+    CFG 1, as their graphs do)."""
+    architecture = require_trainable(models.model_architecture(model), models.model_label(model))
+    if architecture.distilled_guidance:
+        config = dataclasses.replace(config, cfg=1.0)
+    fitted, keys = patching.match_slider_to_model(slider, model)
+    side = models.training_resolution(model, resolution) // models.latent_downscale(model)
+    denoiser = ComfyDenoiser(model, conditionings, (side, side))
+    branches = StrengthBatchedBranches(fitted, {stem: key[: -len(".weight")] for stem, key in keys.items()})
+    per_image = math.ceil(len(LEVEL_FRACTIONS) * SCORE_NOISES * len(config.strengths) / config.batch)
+    progress = sampling.progress_bar(config.seeds * (1 + per_image * len(prompts.scored)))
+
+    def advance() -> None:
+        progress.update(1)
+        sampling.raise_if_cancelled()
+
+    return measure_sweep(denoiser, branches, prompts, config, denoiser.latent_shape(side, side), advance), config
 
 
 def _report_prompts(slider: Slider, clip: Any, prompt: str, positive: str, negative: str, preserve: str,

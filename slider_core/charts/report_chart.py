@@ -18,16 +18,16 @@ PLOT_HEIGHT = 280
 PAIR_COLOURS = [(214, 96, 39), (46, 150, 80), (150, 70, 170), (120, 120, 120)]
 
 
-def report_chart(images: torch.Tensor, strengths: list[float], efficacy: torch.Tensor,
+def report_chart(images: torch.Tensor, strengths: list[float], efficacy: torch.Tensor, spread: float,
                  locality: dict[str, torch.Tensor], strength_range: tuple[float, float] | None,
                  lines: list[str], title: str) -> torch.Tensor:
     """(1, H, W, 3). `images` (len(strengths), h, w, 3) the first seed's pictures; `efficacy` and each `locality`
-    entry (strengths, seeds) scores."""
+    entry (strengths, seeds) scores; `spread` the efficacy score's seed spread, the plot's unit."""
     scale = tile_scale(images.shape[1], images.shape[2])
     tiles = images.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
     strip = sweep_grid(tiles, strengths, title)[0]
     width = max(int(strip.shape[1]), 480)
-    plot = _plot(width, strengths, efficacy, locality, strength_range)
+    plot = _plot(width, strengths, efficacy, spread or 1.0, locality, strength_range)
     text = _text(width, lines, [f"— {label}" for label in locality])
     canvas = torch.ones(strip.shape[0] + plot.shape[0] + text.shape[0], width, 3)
     canvas[: strip.shape[0], : strip.shape[1]] = strip.float().cpu()
@@ -36,14 +36,13 @@ def report_chart(images: torch.Tensor, strengths: list[float], efficacy: torch.T
     return canvas.unsqueeze(0)
 
 
-def _plot(width: int, strengths: list[float], efficacy: torch.Tensor, locality: dict[str, torch.Tensor],
-          strength_range: tuple[float, float] | None) -> torch.Tensor:
+def _plot(width: int, strengths: list[float], efficacy: torch.Tensor, spread: float,
+          locality: dict[str, torch.Tensor], strength_range: tuple[float, float] | None) -> torch.Tensor:
     image = Image.new("RGB", (width, PLOT_HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     left, top, right, bottom = 56, 16, width - 16, PLOT_HEIGHT - 28
     zero = strengths.index(0.0)
     values = efficacy.double()
-    spread = float(values[zero].std()) or 1.0
     mean = ((values.mean(dim=1) - values[zero].mean()) / spread).numpy()
     band = (values.std(dim=1) / spread).numpy()
     pairs = {label: ((scores.double().mean(dim=1) - scores.double()[zero].mean()) / spread).numpy()
@@ -65,8 +64,9 @@ def _plot(width: int, strengths: list[float], efficacy: torch.Tensor, locality: 
     lower = [point(s, m - b) for s, m, b in zip(strengths, mean, band, strict=True)]
     draw.polygon(upper + lower[::-1], fill=(200, 215, 240))
     draw.line([point(s, m) for s, m in zip(strengths, mean, strict=True)], fill=(30, 90, 200), width=3)
-    for colour, series in zip(PAIR_COLOURS * len(pairs), pairs.values()):
-        draw.line([point(s, m) for s, m in zip(strengths, series, strict=False)], fill=colour, width=2)
+    for index, series in enumerate(pairs.values()):
+        draw.line([point(s, m) for s, m in zip(strengths, series, strict=True)],
+                  fill=PAIR_COLOURS[index % len(PAIR_COLOURS)], width=2)
     font = label_font(12)
     draw.text((4, top), f"{high:+.1f}", fill=(0, 0, 0), font=font)
     draw.text((4, bottom - 12), f"{low:+.1f}", fill=(0, 0, 0), font=font)
@@ -80,7 +80,7 @@ def _plot(width: int, strengths: list[float], efficacy: torch.Tensor, locality: 
 def _text(width: int, lines: list[str], legend: list[str]) -> torch.Tensor:
     font = label_font(13)
     entries = [("efficacy (blue, band: +-1 sd across seeds)", (30, 90, 200))]
-    entries += [(label, colour) for label, colour in zip(legend, PAIR_COLOURS * len(legend))]
+    entries += [(label, PAIR_COLOURS[index % len(PAIR_COLOURS)]) for index, label in enumerate(legend)]
     entries += [(line, (0, 0, 0)) for line in lines]
     wrapped: list[tuple[str, tuple[int, int, int]]] = []
     limit = max(40, (width - 16) // 7)

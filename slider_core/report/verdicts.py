@@ -2,8 +2,8 @@
 
 Thresholds, and why:
 - NO_EFFECT_SPREADS: at some probed strength the mean efficacy score must have moved from strength 0 by at least
-  one seed spread (its standard deviation across seeds at strength 0); below that, what the slider does is within
-  what a new seed does anyway. The move must be towards the positive prompt at positive strengths, else the slider
+  one seed spread (its standard deviation across seeds near strength 0, seed_spread); below that, what the slider
+  does is within what a new seed does anyway. The move must be towards the positive prompt at positive strengths, else the slider
   is reversed.
 - SATURATION_SLOPE: going outward from 0, a strength still belongs to the range while the mean efficacy score
   keeps rising at least this fraction of its slope between the strengths nearest 0. A score that stalls means the
@@ -70,10 +70,18 @@ class Verdict:
         return (self.low.strength, self.high.strength)
 
 
+def seed_spread(scores: torch.Tensor, zero: int) -> float:
+    """The natural variation of a score: its standard deviation across seeds, pooled over strength 0 and the
+    strengths next to it (a report has few seeds, and the spread of two or three at one strength alone can be
+    near zero by chance, which would blow up every ratio taken in its units)."""
+    near = scores.double()[max(zero - 1, 0) : zero + 2]
+    return float(near.var(dim=1).mean().sqrt())
+
+
 def _moves(scores: torch.Tensor, zero: int) -> torch.Tensor:
-    """(strengths,): mean absolute change from strength 0 over seeds, in seed spreads at strength 0."""
+    """(strengths,): mean absolute change from strength 0 over seeds, in seed spreads."""
     scores = scores.double()
-    return (scores - scores[zero]).abs().mean(dim=1) / scores[zero].std().clamp_min(1e-12)
+    return (scores - scores[zero]).abs().mean(dim=1) / max(seed_spread(scores, zero), 1e-12)
 
 
 def leak_ratios(measurement: SweepMeasurement) -> dict[str, list[float]]:
@@ -116,8 +124,9 @@ def judge(measurement: SweepMeasurement) -> Verdict:
     leaks = leak_ratios(measurement)
     low = _range_end(strengths, means, leaks, zero, -1, float(inner))
     high = _range_end(strengths, means, leaks, zero, +1, float(inner))
-    signed = (means - means[zero]) / max(effect.spread, 1e-12) * torch.tensor(strengths, dtype=torch.float64).sign()
-    verdict = Verdict(rho=pooled, rho_per_seed=effect.rho, change=effect.change, spread=effect.spread, leaks=leaks,
+    spread = seed_spread(efficacy, zero)
+    signed = (means - means[zero]) / max(spread, 1e-12) * torch.tensor(strengths, dtype=torch.float64).sign()
+    verdict = Verdict(rho=pooled, rho_per_seed=effect.rho, change=effect.change, spread=spread, leaks=leaks,
                       low=low, high=high, messages=[], peak=float(signed[signed.abs().argmax()]))
     verdict.messages.extend(_messages(verdict, strengths))
     return verdict

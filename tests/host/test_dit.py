@@ -293,3 +293,21 @@ def test_diffusers_peft_and_comfyui_savelora_files_apply_as_comfyui_reads_them(h
     assert float((expected - prediction(model, "flux1-dev")).abs().max()) > 1e-3
     torch.testing.assert_close(ours, expected, atol=1e-5 * float(expected.abs().max()), rtol=0)
     (host.loras_dir / f"{dialect}.safetensors").unlink()
+
+
+def test_slider_report_measures_a_transformer_slider_from_its_own_conditioning(host):
+    """FLUX.1-dev is guidance-distilled: the report samples at CFG 1 (one forward per step), as its graphs do."""
+    from concept_sliders.slider_core.report.measure import ReportConfig, ReportPrompts, forwards_per_report
+
+    model = tiny_dit("flux1-dev")
+    slider = train_text(host, model, "flux1-dev", steps=4, learning_rate=3e-2)[0]
+    before = weights_hash(model)
+    chart, verdict, _ = host.node("ConceptSlidersReport").report(
+        model, slider, "-2, 0, 2", seeds=2, seed=0, steps=2, cfg=4.0, resolution=64, write_range=True,
+        prompt_conditioning=random_conditioning("flux1-dev", 3), positive_conditioning=random_conditioning("flux1-dev", 1),
+        negative_conditioning=random_conditioning("flux1-dev", 2))
+    stated = int(verdict.rsplit("cost: ", 1)[1].split()[0])
+    config = ReportConfig(strengths=(-2.0, 0.0, 2.0), seeds=2, steps=2, cfg=1.0)
+    assert stated == forwards_per_report(config, ReportPrompts(generate=0, uncond=1, efficacy=((2, 3),)))
+    assert chart.shape[0] == 1 and chart.shape[-1] == 3
+    assert weights_hash(model) == before

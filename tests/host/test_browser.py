@@ -114,6 +114,26 @@ def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tm
     assert screenshot.stat().st_size > 0
 
 
+def test_report_workflow_queued_from_the_page_shows_its_chart(page, server, tmp_path):
+    """The workflow that trains with previews and ends in a Slider Report, shortened in the page as a user would."""
+    workflow = json.loads((WORKFLOW_DIR / "toyworld_slider_report.json").read_text())
+    nodes = {node["type"]: node for node in workflow["nodes"]}
+    page.load_workflow(workflow)
+    short = {"ConceptSlidersTrainFromPrompts": {"steps": 20, "preview_every": 10},
+             "ConceptSlidersReport": {"seeds": 2, "steps": 4, "strengths": "-2, 0, 2"}}
+    assert page.set_widgets(short) == []
+    assert page.queue() == {}, "the server rejected the graph"
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not any(image["width"] for image in page.node_images(nodes["SaveImage"]["id"])):
+        assert not page.visible_dialogs(), f"{page.visible_dialogs()}\n{server.log_tail()}"
+        assert time.monotonic() < deadline, f"no chart on Save Image after {RUN_TIMEOUT_S:.0f} s\n{server.log_tail()}"
+        time.sleep(0.5)
+    print(f"screenshot: {page.screenshot(tmp_path / 'report_run.png')}")
+    (shown,) = page.node_images(nodes["SaveImage"]["id"])
+    assert shown["width"] >= 3 * 128 and shown["height"] > 128 + 280  # the images, the plot, the verdicts
+    assert list(server.models_dir("concept_sliders").glob("toyworld_size_reported_*.safetensors"))
+
+
 def test_the_template_browser_lists_every_workflow(server, page):
     """Current ComfyUI lists custom_nodes/<pack>/workflows/*.json in its template browser: the server's index has
     each file under the pack's folder name, the page's template browser shows them under the pack, and a card

@@ -112,3 +112,25 @@ def test_a_slider_without_prompts_asks_for_them(host, world):
         report(host, world, anonymous)
     with pytest.raises(errors.SliderConfigError, match="positive and negative"):
         report(host, world, anonymous, prompt="a blob")
+
+
+def test_shipped_report_workflow_trains_with_previews_and_saves_the_calibrated_slider(host, sliders_dir):
+    """workflows/api/toyworld_slider_report.json as shipped, shortened (training steps, report seeds and steps) and
+    without its preservation pair (30 steps do not learn to keep the colours, so there would be no range to write):
+    every node runs, the chart is saved, and the slider saved is the report's, with its calibrated range."""
+    import json
+
+    from concept_sliders.slider_core.io.slider_files import load_slider
+
+    from harness.host import PACK_ROOT
+
+    prompt = json.loads((PACK_ROOT / "workflows" / "api" / "toyworld_slider_report.json").read_text())
+    prompt["2"]["inputs"].update(steps=30, preview_every=15, resolution=64)
+    prompt["3"]["inputs"].update(seeds=2, steps=3, strengths="-2, 0, 2", resolution=64, preserve="")
+    outputs = host.run_graph({key: {"class_type": n["class_type"], "inputs": n["inputs"]} for key, n in prompt.items()})
+    (chart,) = outputs["4"]["images"]
+    assert chart["filename"].endswith(".png")
+    assert outputs["6"]["images"], "the training node's last preview strip is shown"
+    (saved,) = sliders_dir.glob("toyworld_size_reported*.safetensors")
+    low, high = load_slider(saved).metadata.strength_range
+    assert -2 <= low < 0 < high <= 2, "the report's calibrated range (within the probed -2...2) is saved"

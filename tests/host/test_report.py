@@ -134,3 +134,26 @@ def test_shipped_report_workflow_trains_with_previews_and_saves_the_calibrated_s
     (saved,) = sliders_dir.glob("toyworld_size_reported*.safetensors")
     low, high = load_slider(saved).metadata.strength_range
     assert -2 <= low < 0 < high <= 2, "the report's calibrated range (within the probed -2...2) is saved"
+
+
+def test_report_measures_an_sdxl_slider_from_its_own_conditioning(host):
+    """SDXL's pooled vector and size embedding reach the model through the family's own extra_conds."""
+    from harness.models import tiny_model
+
+    model = tiny_model("sdxl")
+    slider = random_slider(model)
+
+    def sdxl_conditioning(seed: int) -> list:
+        generator = torch.Generator().manual_seed(seed)
+        return [[torch.randn(1, 8, 48, generator=generator), {"pooled_output": torch.randn(1, 1280, generator=generator)}]]
+
+    before = weights_hash(model)
+    chart, verdict, _ = host.node("ConceptSlidersReport").report(
+        model, slider, "-1, 0, 1", seeds=2, seed=0, steps=2, cfg=4.0, resolution=64, write_range=True,
+        prompt_conditioning=sdxl_conditioning(1), positive_conditioning=sdxl_conditioning(2),
+        negative_conditioning=sdxl_conditioning(3))
+    stated = int(re.search(r"cost: (\d+) forwards", verdict).group(1))
+    config = ReportConfig(strengths=(-1.0, 0.0, 1.0), seeds=2, steps=2, cfg=4.0)
+    assert stated == forwards_per_report(config, ReportPrompts(generate=0, uncond=1, efficacy=((2, 3),)))
+    assert chart.shape[0] == 1 and torch.isfinite(chart).all()
+    assert weights_hash(model) == before

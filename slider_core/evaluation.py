@@ -5,7 +5,6 @@ so each seed is its own controlled experiment.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -15,8 +14,10 @@ from scipy import stats
 def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
     """Spearman's ρ (scipy.stats, average ranks for ties); 0 where either side is constant, as a sweep of an
     attribute that never moves is no evidence either way."""
-    rho = stats.spearmanr(x.flatten().double().numpy(), y.flatten().double().numpy()).statistic
-    return 0.0 if math.isnan(rho) else float(rho)
+    first, second = x.flatten().double().numpy(), y.flatten().double().numpy()
+    if first.min() == first.max() or second.min() == second.max():
+        return 0.0
+    return float(stats.spearmanr(first, second).statistic)
 
 
 @dataclass(frozen=True)

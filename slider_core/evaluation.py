@@ -8,25 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-
-
-def ranks(values: torch.Tensor) -> torch.Tensor:
-    """Average ranks (ties share their mean rank), as Spearman's ρ needs."""
-    order = values.argsort()
-    ranked = torch.empty_like(values, dtype=torch.float64)
-    ranked[order] = torch.arange(len(values), dtype=torch.float64)
-    for value in values.unique():
-        tied = values == value
-        if tied.sum() > 1:
-            ranked[tied] = ranked[tied].mean()
-    return ranked
+from scipy import stats
 
 
 def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
-    rx, ry = ranks(x.flatten()), ranks(y.flatten())
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = (rx.norm() * ry.norm()).item()
-    return float((rx @ ry).item() / denominator) if denominator > 0 else 0.0
+    """Spearman's ρ (scipy.stats, average ranks for ties); 0 where either side is constant, as a sweep of an
+    attribute that never moves is no evidence either way."""
+    first, second = x.flatten().double().numpy(), y.flatten().double().numpy()
+    if first.min() == first.max() or second.min() == second.max():
+        return 0.0
+    return float(stats.spearmanr(first, second).statistic)
 
 
 @dataclass(frozen=True)
@@ -37,11 +28,17 @@ class SweepEffect:
     change: mean attribute at the highest strength minus at the lowest.
     spread: standard deviation across seeds at strength 0 (the attribute's natural variation).
     effect: |change| / spread, the change in units of natural variation.
+    pooled_rho: Spearman ρ over every (strength, seed) sample at once: unlike the median of per-seed ρ it does not
+      hide the seeds where the slider fails, and it counts how far the attribute moves against the seed spread.
+    deviation: mean over seeds and non-zero strengths of |attribute(s) − attribute(0)| in spreads: an attribute
+      that moves the same way at both ends (a colour shift at −2 and at +2) counts, which `change` cancels out.
     """
 
     rho: float
     change: float
     spread: float
+    pooled_rho: float = 0.0
+    deviation: float = 0.0
 
     @property
     def effect(self) -> float:
@@ -55,8 +52,11 @@ def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
     per_seed = torch.tensor([spearman(x, table[:, seed]) for seed in range(table.shape[1])])
     zero = strengths.index(0.0) if 0.0 in strengths else len(strengths) // 2
     low, high = int(x.argmin()), int(x.argmax())
+    spread = float(table[zero].std())
+    moved = torch.cat([table[:zero], table[zero + 1:]]) - table[zero]
     return SweepEffect(rho=float(per_seed.median()), change=float(table[high].mean() - table[low].mean()),
-                       spread=float(table[zero].std()))
+                       spread=spread, pooled_rho=spearman(x.repeat_interleave(table.shape[1]), table.flatten()),
+                       deviation=float(moved.abs().mean()) / max(spread, 1e-8))
 
 
 def sweep_effects(strengths: list[float], table: dict[str, torch.Tensor]) -> dict[str, SweepEffect]:
@@ -75,6 +75,14 @@ def leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) ->
     ratios. Leakage into an attribute entangled with the target is what preservation concepts remove."""
     ratios = locality_ratios(effects, target)
     return max(ratios[name] for name in into)
+
+
+def deviation_leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) -> float:
+    """The stricter leak: the largest mean absolute deviation from strength 0 among the attributes `into`, each in
+    its own spreads, over the target's (0 = perfectly local). Movement that goes the same way at both ends of the
+    sweep counts here, where `leak`'s signed end-to-end change cancels it."""
+    reference = max(effects[target].deviation, 1e-8)
+    return max(effects[name].deviation / reference for name in into)
 
 
 def composition_ratio(together: SweepEffect, alone: SweepEffect) -> float:

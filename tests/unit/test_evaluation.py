@@ -22,3 +22,25 @@ def test_sweep_effect_measures_change_in_units_of_natural_spread():
     effect = evaluation.sweep_effect(strengths, values)
     assert effect.rho == pytest.approx(1.0) and effect.change == pytest.approx(2.0)
     assert effect.effect == pytest.approx(2.0 / seeds.std().item())
+
+
+def test_pooled_rho_counts_the_seeds_where_a_slider_fails():
+    """Three seeds follow the strength, one goes the other way: the per-seed median still says 1, pooled does not."""
+    strengths = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    offsets = torch.tensor([0.0, 0.1, 0.2, 0.3])
+    values = torch.stack([offsets + 0.05 * s * torch.tensor([1.0, 1.0, 1.0, -1.0]) for s in strengths])
+    effect = evaluation.sweep_effect(strengths, values)
+    assert effect.rho == pytest.approx(1.0)
+    assert effect.pooled_rho < 0.5
+
+
+def test_deviation_counts_an_attribute_that_moves_the_same_way_at_both_ends():
+    """A colour that shifts at −2 and at +2 alike has no end-to-end change, yet it moved: the deviation sees it."""
+    strengths = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    seeds = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    target = torch.stack([seeds + s for s in strengths])
+    colour = torch.stack([seeds + abs(s) for s in strengths])
+    effects = evaluation.sweep_effects(strengths, {"size": target, "red": colour})
+    assert effects["red"].change == pytest.approx(0.0)
+    assert evaluation.leak(effects, "size", ("red",)) == pytest.approx(0.0)
+    assert evaluation.deviation_leak(effects, "size", ("red",)) == pytest.approx(1.0)

@@ -28,7 +28,7 @@ def report_chart(images: torch.Tensor, strengths: list[float], efficacy: torch.T
     strip = sweep_grid(tiles, strengths, title)[0]
     width = max(int(strip.shape[1]), 480)
     plot = _plot(width, strengths, efficacy, spread or 1.0, locality, strength_range)
-    text = _text(width, lines, [f"— {label}" for label in locality])
+    text = _text(width, lines, [f"pair {label}" for label in locality])
     canvas = torch.ones(strip.shape[0] + plot.shape[0] + text.shape[0], width, 3)
     canvas[: strip.shape[0], : strip.shape[1]] = strip.float().cpu()
     canvas[strip.shape[0] : strip.shape[0] + plot.shape[0]] = plot

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import torch
@@ -18,13 +17,12 @@ from ..slider_core.report.measure import (
     DEFAULT_STRENGTHS,
     MAX_SEEDS,
     MAX_STEPS,
-    SCORE_NOISES,
     ReportConfig,
     ReportPrompts,
     SweepMeasurement,
+    batches_per_report,
     measure_sweep,
 )
-from ..slider_core.report.scores import LEVEL_FRACTIONS
 from ..slider_core.report.verdicts import judge
 from ..slider_core.strengths import format_strengths, parse_strengths
 from ..slider_core.training.configs import TextSliderConfig
@@ -124,7 +122,7 @@ class SliderReport:
         check_numbers(SliderReport, seeds=seeds, seed=seed, steps=steps, cfg=cfg, resolution=resolution)
         config = ReportConfig(strengths=tuple(parse_strengths(strengths, "report strengths", "-2, -1, 0, 1, 2")),
                               seeds=seeds, seed=seed, steps=steps, cfg=cfg)
-        conditionings, prompts = _report_prompts(slider, clip, prompt, positive, negative, preserve,
+        conditionings, prompts = report_prompts(slider, clip, prompt, positive, negative, preserve,
                                                  prompt_conditioning, positive_conditioning, negative_conditioning)
         measured, config = measure(model, slider, conditionings, prompts, config, resolution)
         verdict = judge(measured)
@@ -152,8 +150,7 @@ def measure(model: Any, slider: Slider, conditionings: list[Conditioning], promp
     side = models.training_resolution(model, resolution) // models.latent_downscale(model)
     denoiser = ComfyDenoiser(model, conditionings, (side, side))
     branches = StrengthBatchedBranches(fitted, {stem: key[: -len(".weight")] for stem, key in keys.items()})
-    per_image = math.ceil(len(LEVEL_FRACTIONS) * SCORE_NOISES * len(config.strengths) / config.batch)
-    progress = sampling.progress_bar(config.seeds * (1 + per_image * len(prompts.scored)))
+    progress = sampling.progress_bar(batches_per_report(config, prompts))
 
     def advance() -> None:
         progress.update(1)
@@ -162,7 +159,7 @@ def measure(model: Any, slider: Slider, conditionings: list[Conditioning], promp
     return measure_sweep(denoiser, branches, prompts, config, denoiser.latent_shape(side, side), advance), config
 
 
-def _report_prompts(slider: Slider, clip: Any, prompt: str, positive: str, negative: str, preserve: str,
+def report_prompts(slider: Slider, clip: Any, prompt: str, positive: str, negative: str, preserve: str,
                     prompt_conditioning: Any, positive_conditioning: Any,
                     negative_conditioning: Any) -> tuple[list[Conditioning], ReportPrompts]:
     """The conditionings in ReportPrompts' order: generate, unconditional, the efficacy pairs, the locality pairs."""

@@ -8,6 +8,7 @@ image.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -129,6 +130,13 @@ def measure_sweep(denoiser: Denoiser, slider: StrengthBatched, prompts: ReportPr
         strengths=strengths, efficacy=scores(prompts.efficacy),
         locality={label: scores([pair]) for label, pair in prompts.locality.items()},
         image_change=difference / reference, latents=latents, forwards=counted.frozen_samples)
+
+
+def batches_per_report(config: ReportConfig, prompts: ReportPrompts) -> int:
+    """The model calls measure_sweep reports through `on_batch`, known before it runs (a progress bar's total): per
+    seed, one for its sampled row and one per scoring batch of each scored prompt."""
+    scoring = math.ceil(len(LEVEL_FRACTIONS) * SCORE_NOISES * len(config.strengths) / config.batch)
+    return config.seeds * (1 + scoring * len(prompts.scored))
 
 
 def forwards_per_report(config: ReportConfig, prompts: ReportPrompts) -> int:

@@ -3,8 +3,8 @@
 Thresholds, and why:
 - NO_EFFECT_SPREADS: at some probed strength the mean efficacy score must have moved from strength 0 by at least
   one seed spread (its standard deviation across seeds near strength 0, seed_spread); below that, what the slider
-  does is within what a new seed does anyway. The move must be towards the positive prompt at positive strengths, else the slider
-  is reversed.
+  does is within what a new seed does anyway. The move must be towards the positive prompt at positive strengths,
+  else the slider is reversed.
 - SATURATION_SLOPE: going outward from 0, a strength still belongs to the range while the mean efficacy score
   keeps rising at least this fraction of its slope between the strengths nearest 0. A score that stalls means the
   slider adds little there; one that falls back means it is over-driven (the images break instead of going further).
@@ -116,8 +116,6 @@ def judge(measurement: SweepMeasurement) -> Verdict:
     zero = measurement.zero
     efficacy = measurement.efficacy.double()
     effect = evaluation.sweep_effect(strengths, efficacy)
-    pooled = evaluation.spearman(torch.tensor(strengths, dtype=torch.float64).repeat_interleave(efficacy.shape[1]),
-                                 efficacy.flatten())
     means = efficacy.mean(dim=1)
     inner = (means[zero + 1] - means[zero - 1]) / (strengths[zero + 1] - strengths[zero - 1]) \
         if 0 < zero < len(strengths) - 1 else (means[-1] - means[0]) / (strengths[-1] - strengths[0])
@@ -126,7 +124,7 @@ def judge(measurement: SweepMeasurement) -> Verdict:
     high = _range_end(strengths, means, leaks, zero, +1, float(inner))
     spread = seed_spread(efficacy, zero)
     signed = (means - means[zero]) / max(spread, 1e-12) * torch.tensor(strengths, dtype=torch.float64).sign()
-    verdict = Verdict(rho=pooled, rho_per_seed=effect.rho, change=effect.change, spread=spread, leaks=leaks,
+    verdict = Verdict(rho=effect.pooled_rho, rho_per_seed=effect.rho, change=effect.change, spread=spread, leaks=leaks,
                       low=low, high=high, messages=[], peak=float(signed[signed.abs().argmax()]))
     verdict.messages.extend(_messages(verdict, strengths))
     return verdict

@@ -36,7 +36,7 @@ def measured_report(world, slider, preserve: str = ""):
     node = report_node.SliderReport
     defaults = {name: spec[1]["default"] for name, spec in node.INPUT_TYPES()["required"].items()
                 if name not in ("model", "slider")}
-    conditionings, prompts = report_node._report_prompts(slider, world.clip, "", "", "", preserve, None, None, None)
+    conditionings, prompts = report_node.report_prompts(slider, world.clip, "", "", "", preserve, None, None, None)
     config = report_node.ReportConfig(strengths=tuple(report_node.parse_strengths(defaults["strengths"])),
                                       seeds=defaults["seeds"], seed=0, steps=defaults["steps"], cfg=4.0)
     measurement, _ = report_node.measure(world.model, slider, conditionings, prompts, config, 128)

@@ -9,7 +9,14 @@ from slider_core import errors
 from slider_core.adaptors.branches import LowRankBranches, StrengthBatchedBranches
 from slider_core.model.slider import LowRankDelta, Slider
 from slider_core.report import verdicts
-from slider_core.report.measure import ReportConfig, ReportPrompts, SweepMeasurement, forwards_per_report, measure_sweep
+from slider_core.report.measure import (
+    ReportConfig,
+    ReportPrompts,
+    SweepMeasurement,
+    batches_per_report,
+    forwards_per_report,
+    measure_sweep,
+)
 from slider_core.report.scores import pair_scores, prediction_errors, score_levels
 from slider_core.training.noise import NoiseSchedule
 
@@ -80,8 +87,10 @@ def test_a_report_costs_the_forwards_it_states_and_finds_a_working_slider():
     prompts = ReportPrompts(generate=0, uncond=1, efficacy=((2, 3),))
     config = ReportConfig(strengths=(-1.0, 0.0, 1.0, 2.0), seeds=3, steps=4, cfg=2.0, batch=5)
     branches = StrengthBatchedBranches(_slider(-0.02), {"lora_unet_net": "net"})
-    measured = measure_sweep(denoiser, branches, prompts, config, LATENT)
+    batches: list[None] = []
+    measured = measure_sweep(denoiser, branches, prompts, config, LATENT, lambda: batches.append(None))
     assert measured.forwards == forwards_per_report(config, prompts)
+    assert len(batches) == batches_per_report(config, prompts)
     assert measured.latents.shape == (4, 3, *LATENT)
     assert torch.equal(measured.image_change[1], torch.zeros(3))
     verdict = verdicts.judge(measured)

@@ -85,6 +85,16 @@ def test_a_missing_node_type_is_reported_in_a_dialog(page):
     assert any("ConceptSlidersNoSuchNode" in text for text in dialogs), dialogs
 
 
+def wait_for_image(page, server, node_id: int, what: str) -> None:
+    """Until the node shows an image, failing with the page's dialogs or the server's log if the run does not get
+    there within RUN_TIMEOUT_S."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not any(image["width"] for image in page.node_images(node_id)):
+        assert not page.visible_dialogs(), f"{page.visible_dialogs()}\n{server.log_tail()}"
+        assert time.monotonic() < deadline, f"no {what} on Save Image after {RUN_TIMEOUT_S:.0f} s\n{server.log_tail()}"
+        time.sleep(0.5)
+
+
 @pytest.mark.parametrize("name", SHORT_RUNS)
 def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tmp_path, name):
     workflow = json.loads((WORKFLOW_DIR / f"{name}.json").read_text())
@@ -95,11 +105,7 @@ def test_toy_world_workflow_queued_from_the_page_shows_its_grid(page, server, tm
     assert page.set_widgets(SHORT_RUNS[name]) == []
     page.fit_graph()
     assert page.queue() == {}, "the server rejected the graph"
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not any(image["width"] for image in page.node_images(nodes["SaveImage"]["id"])):
-        assert not page.visible_dialogs(), f"{page.visible_dialogs()}\n{server.log_tail()}"
-        assert time.monotonic() < deadline, f"no image on Save Image after {RUN_TIMEOUT_S:.0f} s\n{server.log_tail()}"
-        time.sleep(0.5)
+    wait_for_image(page, server, nodes["SaveImage"]["id"], "image")
     screenshot = page.screenshot(tmp_path / f"{name}_run.png")
     print(f"screenshot: {screenshot}")
 
@@ -123,11 +129,7 @@ def test_report_workflow_queued_from_the_page_shows_its_chart(page, server, tmp_
              "ConceptSlidersReport": {"seeds": 2, "steps": 4, "strengths": "-2, 0, 2"}}
     assert page.set_widgets(short) == []
     assert page.queue() == {}, "the server rejected the graph"
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not any(image["width"] for image in page.node_images(nodes["SaveImage"]["id"])):
-        assert not page.visible_dialogs(), f"{page.visible_dialogs()}\n{server.log_tail()}"
-        assert time.monotonic() < deadline, f"no chart on Save Image after {RUN_TIMEOUT_S:.0f} s\n{server.log_tail()}"
-        time.sleep(0.5)
+    wait_for_image(page, server, nodes["SaveImage"]["id"], "chart")
     print(f"screenshot: {page.screenshot(tmp_path / 'report_run.png')}")
     (shown,) = page.node_images(nodes["SaveImage"]["id"])
     assert shown["width"] >= 3 * 128 and shown["height"] > 128 + 280  # the images, the plot, the verdicts

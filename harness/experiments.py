@@ -37,6 +37,11 @@ SIZE_COLOURS = "\n".join(f"a {{}} {colour} blob" for colour in COLOURS)
 BRIGHTNESS = dict(target="a blob", positive="bright", negative="dim")
 COMPOSED_AT = 1.0  # the strength the other slider is held at in a composition sweep
 
+# Sliders already trained in this process, by world loader and training inputs. Training is deterministic on the
+# CPU (same seed, same slider: tests/host/test_train_prompts.py), so the semantic and report tests, which train
+# the same sliders, share them instead of paying for each twice in CI.
+_TRAINED: dict[tuple[Any, ...], Any] = {}
+
 
 @dataclass
 class ToyWorld:
@@ -48,17 +53,23 @@ class ToyWorld:
     positive: Any
     negative: Any
     seeds: int = SEEDS
+    loader: str = "ConceptSlidersToyWorldLoader"
 
     @classmethod
     def load(cls, host: Host, seeds: int = SEEDS, loader: str = "ConceptSlidersToyWorldLoader") -> ToyWorld:
         """The world a loader node gives: the UNet toy world, or the toy flow world (ConceptSlidersToyFlowWorldLoader)."""
         model, clip = host.node(loader).load()
         encode = host.node("CLIPTextEncode").encode
-        return cls(host, model, clip, encode(clip, "a blob")[0], encode(clip, "")[0], seeds)
+        return cls(host, model, clip, encode(clip, "a blob")[0], encode(clip, "")[0], seeds, loader)
 
     def train(self, prompts: dict[str, str], preserve: str = "", **overrides: Any) -> Any:
-        node = self.host.node("ConceptSlidersTrainFromPrompts")
-        return node.train(self.model, clip=self.clip, **prompts, preserve=preserve, **{**SETTINGS, **overrides})[0]
+        """The slider Train Slider From Prompts gives for these inputs (trained once per process)."""
+        settings = {**SETTINGS, **overrides}
+        key = (self.loader, tuple(sorted(prompts.items())), preserve, tuple(sorted(settings.items())))
+        if key not in _TRAINED:
+            node = self.host.node("ConceptSlidersTrainFromPrompts")
+            _TRAINED[key] = node.train(self.model, clip=self.clip, **prompts, preserve=preserve, **settings)[0]
+        return _TRAINED[key]
 
     def with_slider(self, slider: Any, strength: float) -> Any:
         """The model with `slider` chained on at `strength` (Slider Strength, as a graph composes sliders)."""

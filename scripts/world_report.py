@@ -12,10 +12,15 @@ neutral prompt against "", seeds sharing their noise across strengths) and print
 - mono: the fraction of seeds along which the target moves monotonically with strength;
 - the training seconds.
 
+With --train-seeds N every slider is trained from the training seeds 0…N−1 (the node's `seed`: initialisation,
+noise and timesteps) and swept on the same sampling seeds; each figure is then given as its mean over the
+training seeds and its worst seed (lowest ρ and change, highest leak), because one lucky seed proves nothing
+about the default a user gets.
+
 A measurement, not a test: nothing here passes or fails. About a minute and a half per slider on two CPU cores.
 
     .venv/bin/python scripts/world_report.py --world shapes [--attributes x y] [--strengths -2,-1,0,1,2]
-        [--seeds 16] [--steps N] [--learning-rate LR] [--means] [--grids DIR] [--json FILE]
+        [--seeds 16] [--train-seeds 3] [--steps N] [--learning-rate LR] [--means] [--grids DIR] [--json FILE]
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ PROMPT_INPUTS = ("model", "clip", "target", "positive", "negative", "preserve")
 @dataclass
 class SliderReport:
     attribute: str
+    train_seed: int
     rho: float
     change: float  # target change lowest → highest strength, in seed spreads at 0
     leaks: dict[str, float]  # other attribute → its displacement / the target's
@@ -61,7 +67,8 @@ def displacement(values: np.ndarray, zero: int) -> float:
     return float(np.abs(others - values[zero]).mean()) / spread
 
 
-def report(attribute: str, strengths: list[float], table: dict[str, torch.Tensor], seconds: float) -> SliderReport:
+def report(attribute: str, train_seed: int, strengths: list[float], table: dict[str, torch.Tensor],
+           seconds: float) -> SliderReport:
     """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds)."""
     values = {name: value.double().numpy() for name, value in table.items()}
     zero = strengths.index(0.0)
@@ -76,21 +83,23 @@ def report(attribute: str, strengths: list[float], table: dict[str, torch.Tensor
     monotone = float(((steps >= 0).all(axis=0)).mean())
     means = {name: [float(v) for v in value.mean(axis=1)] for name, value in values.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
-    return SliderReport(attribute, rho, change, leaks, monotone, seconds, means, extremes)
+    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, seconds, means, extremes)
 
 
 def print_reports(world: str, reports: list[SliderReport], strengths: list[float], show_means: bool) -> None:
     names = list(reports[0].means)
     print(f"\nworld {world}: sweeps {', '.join(f'{s:g}' for s in strengths)}; leak = other attribute's "
           f"displacement / the target's")
-    header = (f"{'slider':<11} {'rho':>6} {'change':>7} {'mono':>5} {'train s':>8}  "
+    header = (f"{'slider':<11} {'seed':>5} {'rho':>6} {'change':>7} {'mono':>5} {'train s':>8}  "
               + " ".join(f"{name:>10}" for name in names))
     print(header)
     print("-" * len(header))
     for item in reports:
         cells = " ".join(f"{'—' if name == item.attribute else f'{item.leaks[name]:.3f}':>10}" for name in names)
-        print(f"{item.attribute:<11} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
+        print(f"{item.attribute:<11} {item.train_seed:>5} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
               f"{item.train_seconds:>8.1f}  {cells}")
+    if len({item.train_seed for item in reports}) > 1:
+        print_seed_summary(reports, names)
     if show_means:
         for item in reports:
             print(f"\n{item.attribute} slider: mean per strength")
@@ -99,12 +108,33 @@ def print_reports(world: str, reports: list[SliderReport], strengths: list[float
             print(f"  {'(min, max)':<11} " + " ".join(f"{low:.3f}-{high:.3f}" for low, high in item.target_range))
 
 
+def print_seed_summary(reports: list[SliderReport], names: list[str]) -> None:
+    """Each slider's figures over its training seeds: the mean, and the worst seed's in brackets."""
+    print("\nover training seeds: mean [worst]")
+    header = f"{'slider':<11} {'seeds':>5} {'rho':>14} {'change':>14} " + " ".join(f"{name:>14}" for name in names)
+    print(header)
+    print("-" * len(header))
+    for attribute in dict.fromkeys(item.attribute for item in reports):
+        runs = [item for item in reports if item.attribute == attribute]
+        rhos, changes = [r.rho for r in runs], [r.change for r in runs]
+        cells = []
+        for name in names:
+            if name == attribute:
+                cells.append(f"{'—':>14}")
+                continue
+            leaks = [r.leaks[name] for r in runs]
+            cells.append(f"{np.mean(leaks):>6.3f} [{max(leaks):.3f}]")
+        print(f"{attribute:<11} {len(runs):>5} {np.mean(rhos):>+6.3f} [{min(rhos):+.3f}] "
+              f"{np.mean(changes):>+6.2f} [{min(changes):+.2f}] " + " ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", default="blobs", help="blobs or shapes")
     parser.add_argument("--attributes", nargs="*", help="which of the world's sliders (default: all)")
     parser.add_argument("--strengths", default="-2,-1,0,1,2", help="comma-separated, must include 0")
     parser.add_argument("--seeds", type=int, default=16)
+    parser.add_argument("--train-seeds", type=int, default=1, help="train each slider from seeds 0..N-1")
     parser.add_argument("--steps", type=int, help="training steps (default: the node's)")
     parser.add_argument("--learning-rate", type=float, help="(default: the node's)")
     parser.add_argument("--means", action="store_true", help="also print every attribute's mean per strength")
@@ -134,21 +164,24 @@ def main() -> None:
     reports = []
     for attribute in args.attributes or list(world.prompts.SLIDERS):
         spec = world.prompts.SLIDERS[attribute]
-        started = time.perf_counter()
-        slider = host.node("ConceptSlidersTrainFromPrompts").train(model, clip=clip, **spec, **settings)[0]
-        seconds = time.perf_counter() - started
-        latents, _ = host.node("ConceptSlidersSweep").sweep(
-            model, slider, positive, negative, rows=args.seeds, width=pixels, height=pixels,
-            strengths=", ".join(map(str, strengths)), **SWEEP)
-        samples = latents["samples"]
-        table = {name: value.reshape(-1, len(strengths)).T for name, value in world.metrics.measure(samples).items()}
-        reports.append(report(attribute, strengths, table, seconds))
-        print(f"{attribute}: rho {reports[-1].rho:+.3f}, change {reports[-1].change:+.2f} sd, "
-              f"trained in {seconds:.0f} s", flush=True)
-        if args.grids:
-            title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
-            save_grid(host, world.scenes.latent_to_image(samples), strengths,
-                      args.grids / f"{world.name}_{attribute}.png", title)
+        for train_seed in range(args.train_seeds):
+            started = time.perf_counter()
+            slider = host.node("ConceptSlidersTrainFromPrompts").train(
+                model, clip=clip, **spec, **(settings | {"seed": train_seed}))[0]
+            seconds = time.perf_counter() - started
+            latents, _ = host.node("ConceptSlidersSweep").sweep(
+                model, slider, positive, negative, rows=args.seeds, width=pixels, height=pixels,
+                strengths=", ".join(map(str, strengths)), **SWEEP)
+            samples = latents["samples"]
+            table = {name: value.reshape(-1, len(strengths)).T
+                     for name, value in world.metrics.measure(samples).items()}
+            reports.append(report(attribute, train_seed, strengths, table, seconds))
+            print(f"{attribute} (training seed {train_seed}): rho {reports[-1].rho:+.3f}, "
+                  f"change {reports[-1].change:+.2f} sd, trained in {seconds:.0f} s", flush=True)
+            if args.grids:
+                title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
+                save_grid(host, world.scenes.latent_to_image(samples), strengths,
+                          args.grids / f"{world.name}_{attribute}_seed{train_seed}.png", title)
     print_reports(world.name, reports, strengths, args.means)
     if args.json:
         args.json.write_text(json.dumps({"world": world.name, "strengths": strengths, "settings": settings,

@@ -1,8 +1,8 @@
 """Measure one text slider per attribute of a toy world, trained at Train Slider From Prompts' node defaults.
 
 For every slider in the world's SLIDERS (slider_core/toyworld/worlds.py): train it in the real host with the
-node's own INPUT_TYPES defaults (only the resolution is set, to the world's latent size; --steps and
---learning-rate override for experiments), sweep it with Slider Sweep (20 Euler steps, CFG 4, the world's
+node's own INPUT_TYPES defaults (only the resolution is set, to the world's latent size; --set NAME=VALUE
+overrides any widget for an ablation), sweep it with Slider Sweep (20 Euler steps, CFG 4, the world's
 neutral prompt against "", seeds sharing their noise across strengths) and print:
 
 - rho: Spearman ρ of the target attribute against strength, pooled over all (strength, seed) samples;
@@ -10,6 +10,8 @@ neutral prompt against "", seeds sharing their noise across strengths) and print
 - leak into each other attribute: its displacement (mean over seeds of the mean |value(s) − value(0)| over the
   strengths s ≠ 0, in its own seed spread at 0) over the target's displacement; 0 is a perfectly local slider;
 - mono: the fraction of seeds along which the target moves monotonically with strength;
+- shown: the fraction of samples at the most extreme strengths (lowest and highest) that still show an object
+  (World.visible), since a size slider can "shrink" by erasing;
 - the training seconds.
 
 With --train-seeds N every slider is trained from the training seeds 0…N−1 (the node's `seed`: initialisation,
@@ -20,7 +22,7 @@ about the default a user gets.
 A measurement, not a test: nothing here passes or fails. About a minute and a half per slider on two CPU cores.
 
     .venv/bin/python scripts/world_report.py --world shapes [--attributes x y] [--strengths -2,-1,0,1,2]
-        [--seeds 16] [--train-seeds 3] [--steps N] [--learning-rate LR] [--means] [--grids DIR] [--json FILE]
+        [--seeds 16] [--train-seeds 3] [--set guidance=2 --set steps=1000 ...] [--means] [--grids DIR] [--json FILE]
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class SliderReport:
     change: float  # target change lowest → highest strength, in seed spreads at 0
     leaks: dict[str, float]  # other attribute → its displacement / the target's
     monotone: float  # fraction of seeds whose target is monotone in the strength
+    visible: float  # fraction of the samples at the lowest and highest strengths that still show an object
     train_seconds: float
     means: dict[str, list[float]]  # attribute → mean per strength
     target_range: list[tuple[float, float]]  # the target's (min, max) over seeds per strength
@@ -60,6 +63,23 @@ def node_defaults(host: Host) -> dict[str, Any]:
     return {name: spec[1]["default"] for name, spec in required.items() if name not in PROMPT_INPUTS}
 
 
+def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs onto the node defaults, each value parsed as its default's type (true/false for booleans)."""
+    changed = dict(settings)
+    for item in overrides:
+        name, _, text = item.partition("=")
+        if name not in settings:
+            raise SystemExit(f"--set {item}: no widget {name!r}; Train Slider From Prompts has {sorted(settings)}")
+        default = settings[name]
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false"):
+                raise SystemExit(f"--set {item}: {name} is a boolean, give true or false")
+            changed[name] = text.lower() == "true"
+        else:
+            changed[name] = type(default)(text)
+    return changed
+
+
 def displacement(values: np.ndarray, zero: int) -> float:
     """Mean over seeds of the mean |value(s) − value(0)| over s ≠ 0, in the seed spread at 0 (values: strengths × seeds)."""
     others = np.delete(values, zero, axis=0)
@@ -68,8 +88,8 @@ def displacement(values: np.ndarray, zero: int) -> float:
 
 
 def report(attribute: str, train_seed: int, strengths: list[float], table: dict[str, torch.Tensor],
-           seconds: float) -> SliderReport:
-    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds)."""
+           shown: torch.Tensor, seconds: float) -> SliderReport:
+    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds), `shown` (strengths, seeds)."""
     values = {name: value.double().numpy() for name, value in table.items()}
     zero = strengths.index(0.0)
     target = values[attribute]
@@ -83,20 +103,22 @@ def report(attribute: str, train_seed: int, strengths: list[float], table: dict[
     monotone = float(((steps >= 0).all(axis=0)).mean())
     means = {name: [float(v) for v in value.mean(axis=1)] for name, value in values.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
-    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, seconds, means, extremes)
+    visible = float(shown[[low, high]].float().mean())
+    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, visible, seconds, means, extremes)
 
 
 def print_reports(world: str, reports: list[SliderReport], strengths: list[float], show_means: bool) -> None:
     names = list(reports[0].means)
     print(f"\nworld {world}: sweeps {', '.join(f'{s:g}' for s in strengths)}; leak = other attribute's "
           f"displacement / the target's")
-    header = (f"{'slider':<11} {'seed':>5} {'rho':>6} {'change':>7} {'mono':>5} {'train s':>8}  "
+    header = (f"{'slider':<11} {'seed':>5} {'rho':>6} {'change':>7} {'mono':>5} {'shown':>5} {'train s':>8}  "
               + " ".join(f"{name:>10}" for name in names))
     print(header)
     print("-" * len(header))
     for item in reports:
         cells = " ".join(f"{'—' if name == item.attribute else f'{item.leaks[name]:.3f}':>10}" for name in names)
         print(f"{item.attribute:<11} {item.train_seed:>5} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
+              f"{item.visible:>5.2f} "
               f"{item.train_seconds:>8.1f}  {cells}")
     if len({item.train_seed for item in reports}) > 1:
         print_seed_summary(reports, names)
@@ -111,12 +133,13 @@ def print_reports(world: str, reports: list[SliderReport], strengths: list[float
 def print_seed_summary(reports: list[SliderReport], names: list[str]) -> None:
     """Each slider's figures over its training seeds: the mean, and the worst seed's in brackets."""
     print("\nover training seeds: mean [worst]")
-    header = f"{'slider':<11} {'seeds':>5} {'rho':>14} {'change':>14} " + " ".join(f"{name:>14}" for name in names)
+    header = (f"{'slider':<11} {'seeds':>5} {'rho':>14} {'change':>14} {'shown':>12} "
+              + " ".join(f"{name:>14}" for name in names))
     print(header)
     print("-" * len(header))
     for attribute in dict.fromkeys(item.attribute for item in reports):
         runs = [item for item in reports if item.attribute == attribute]
-        rhos, changes = [r.rho for r in runs], [r.change for r in runs]
+        rhos, changes, shown = [r.rho for r in runs], [r.change for r in runs], [r.visible for r in runs]
         cells = []
         for name in names:
             if name == attribute:
@@ -125,7 +148,8 @@ def print_seed_summary(reports: list[SliderReport], names: list[str]) -> None:
             leaks = [r.leaks[name] for r in runs]
             cells.append(f"{np.mean(leaks):>6.3f} [{max(leaks):.3f}]")
         print(f"{attribute:<11} {len(runs):>5} {np.mean(rhos):>+6.3f} [{min(rhos):+.3f}] "
-              f"{np.mean(changes):>+6.2f} [{min(changes):+.2f}] " + " ".join(cells))
+              f"{np.mean(changes):>+6.2f} [{min(changes):+.2f}] {np.mean(shown):>5.2f} [{min(shown):.2f}] "
+              + " ".join(cells))
 
 
 def main() -> None:
@@ -135,8 +159,8 @@ def main() -> None:
     parser.add_argument("--strengths", default="-2,-1,0,1,2", help="comma-separated, must include 0")
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--train-seeds", type=int, default=1, help="train each slider from seeds 0..N-1")
-    parser.add_argument("--steps", type=int, help="training steps (default: the node's)")
-    parser.add_argument("--learning-rate", type=float, help="(default: the node's)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one of the node's widget defaults (repeatable)")
     parser.add_argument("--means", action="store_true", help="also print every attribute's mean per strength")
     parser.add_argument("--grids", type=Path, help="save each sweep's decoded grid as DIR/<world>_<attribute>.png")
     parser.add_argument("--json", type=Path, help="write the reports as JSON")
@@ -151,11 +175,7 @@ def main() -> None:
     from concept_sliders.slider_core.toyworld import worlds
 
     world = worlds.get(args.world)
-    settings = node_defaults(host) | {"resolution": world.latent_size * 8}
-    if args.steps:
-        settings["steps"] = args.steps
-    if args.learning_rate:
-        settings["learning_rate"] = args.learning_rate
+    settings = apply_overrides(node_defaults(host) | {"resolution": world.latent_size * 8}, args.set)
     print(f"training settings: {settings}", flush=True)
     model, clip = load_toyworld(world.weights_file)
     encode = host.node("CLIPTextEncode").encode
@@ -175,9 +195,10 @@ def main() -> None:
             samples = latents["samples"]
             table = {name: value.reshape(-1, len(strengths)).T
                      for name, value in world.metrics.measure(samples).items()}
-            reports.append(report(attribute, train_seed, strengths, table, seconds))
+            shown = world.visible(table["size"])
+            reports.append(report(attribute, train_seed, strengths, table, shown, seconds))
             print(f"{attribute} (training seed {train_seed}): rho {reports[-1].rho:+.3f}, "
-                  f"change {reports[-1].change:+.2f} sd, trained in {seconds:.0f} s", flush=True)
+                  f"change {reports[-1].change:+.2f} sd, shown {reports[-1].visible:.2f}, trained in {seconds:.0f} s", flush=True)
             if args.grids:
                 title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
                 save_grid(host, world.scenes.latent_to_image(samples), strengths,

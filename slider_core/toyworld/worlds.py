@@ -35,6 +35,15 @@ class World:
     weights_file: Path
     training_scenes: Callable[[int, torch.Generator], Any]  # (n, generator) → the entangled training Scenes
     unet_config: dict[str, Any]
+    smallest_size: float  # metrics.measure's "size" of the world's smallest training object
+
+    def visible(self, size: torch.Tensor) -> torch.Tensor:
+        """Whether each measured size still shows an object: at least half the smallest the base model was shown.
+
+        A slider that "shrinks" by erasing the object scores well on size yet fails the user, so reports count
+        the samples that keep an object.
+        """
+        return size >= self.smallest_size / 2
 
     @property
     def latent_size(self) -> int:
@@ -47,10 +56,10 @@ def _blob_training_scenes(n: int, generator: torch.Generator) -> Any:
 
 WORLDS: dict[str, World] = {
     "blobs": World("blobs", blob_scenes, blob_metrics, blob_prompts, model.WEIGHTS_FILE, _blob_training_scenes,
-                   model.UNET_CONFIG),
+                   model.UNET_CONFIG, smallest_size=blob_scenes.RADIUS_RANGE[0]),
     "shapes": World("shapes", shape_scenes, shape_metrics, shape_prompts,
                     Path(shape_scenes.__file__).resolve().parent / "weights" / "shapes.safetensors",
-                    shape_scenes.training_scenes, model.UNET_CONFIG),
+                    shape_scenes.training_scenes, model.UNET_CONFIG, smallest_size=shape_scenes.SIZE_RANGE[0]),
 }
 
 

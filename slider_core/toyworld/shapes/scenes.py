@@ -31,8 +31,8 @@ MODEL_SCALE = 5.0  # model-space value of a channel value of 1: about the range 
 LATENT_SIZE = 16  # latent pixels per side the base model is trained at (a 128x128 "image")
 DECODE_UPSCALE = 8  # pixels per latent pixel in latent_to_image, like the SD VAE's 8x
 
-ASPECT_RANGE = (-0.8, 0.8)  # log2(width / height): up to 1.74 times as tall as wide, or as wide as tall
-SIZE_RANGE = (0.3, 0.4)  # side of the equal-area square, fraction of the width: 4.8-6.4 latent pixels at 16x16
+ASPECT_RANGE = (-1.2, 1.2)  # log2(width / height): up to 2.3 times as tall as wide, or as wide as tall
+SIZE_RANGE = (0.3, 0.36)  # side of the equal-area square, fraction of the width: 4.8-5.8 latent pixels at 16x16
 CENTRE_RANGE = (0.31, 0.69)  # x and y of the centre; keeps the longest axis of the largest object inside the frame
 WARMTH_RANGE = (-1.0, 1.0)
 BACKGROUND_RANGE = (0.2, 0.8)  # background lightness L

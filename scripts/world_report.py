@@ -58,9 +58,12 @@ class SliderReport:
 
 
 def node_defaults(host: Host) -> dict[str, Any]:
-    """Train Slider From Prompts' widget defaults, read from its INPUT_TYPES (the prompts and links left out)."""
-    required = host.nodes.NODE_CLASS_MAPPINGS["ConceptSlidersTrainFromPrompts"].INPUT_TYPES()["required"]
-    return {name: spec[1]["default"] for name, spec in required.items() if name not in PROMPT_INPUTS}
+    """Train Slider From Prompts' widget defaults, required and optional, read from its INPUT_TYPES (the prompts
+    and links left out)."""
+    inputs = host.nodes.NODE_CLASS_MAPPINGS["ConceptSlidersTrainFromPrompts"].INPUT_TYPES()
+    widgets = inputs["required"] | inputs.get("optional", {})
+    return {name: spec[1]["default"] for name, spec in widgets.items()
+            if name not in PROMPT_INPUTS and len(spec) > 1 and "default" in spec[1]}
 
 
 def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class SliderReport:
     change: float  # target change lowest → highest strength, in seed spreads at 0
     leaks: dict[str, float]  # other attribute → its displacement / the target's
     monotone: float  # fraction of seeds whose target is monotone in the strength
-    visible: float  # fraction of the samples at the lowest and highest strengths that still show an object
+    shown: float  # fraction of the samples at the lowest and highest strengths that still show an object
     train_seconds: float
     means: dict[str, list[float]]  # attribute → mean per strength
     target_range: list[tuple[float, float]]  # the target's (min, max) over seeds per strength
@@ -79,7 +79,11 @@ def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str,
                 raise SystemExit(f"--set {item}: {name} is a boolean, give true or false")
             changed[name] = text.lower() == "true"
         else:
-            changed[name] = type(default)(text)
+            try:
+                changed[name] = type(default)(text)
+            except ValueError:
+                raise SystemExit(f"--set {item}: {name} takes {type(default).__name__} values "
+                                 f"(its default is {default!r})") from None
     return changed
 
 
@@ -91,8 +95,9 @@ def displacement(values: np.ndarray, zero: int) -> float:
 
 
 def report(attribute: str, train_seed: int, strengths: list[float], table: dict[str, torch.Tensor],
-           shown: torch.Tensor, seconds: float) -> SliderReport:
-    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds), `shown` (strengths, seeds)."""
+           present: torch.Tensor, seconds: float) -> SliderReport:
+    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds), `present` (strengths, seeds)
+    whether each sample shows an object."""
     values = {name: value.double().numpy() for name, value in table.items()}
     zero = strengths.index(0.0)
     target = values[attribute]
@@ -106,8 +111,8 @@ def report(attribute: str, train_seed: int, strengths: list[float], table: dict[
     monotone = float(((steps >= 0).all(axis=0)).mean())
     means = {name: [float(v) for v in value.mean(axis=1)] for name, value in values.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
-    visible = float(shown[[low, high]].float().mean())
-    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, visible, seconds, means, extremes)
+    shown = float(present[[low, high]].float().mean())
+    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, shown, seconds, means, extremes)
 
 
 def print_reports(world: str, reports: list[SliderReport], strengths: list[float], show_means: bool) -> None:
@@ -121,7 +126,7 @@ def print_reports(world: str, reports: list[SliderReport], strengths: list[float
     for item in reports:
         cells = " ".join(f"{'—' if name == item.attribute else f'{item.leaks[name]:.3f}':>10}" for name in names)
         print(f"{item.attribute:<11} {item.train_seed:>5} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
-              f"{item.visible:>5.2f} "
+              f"{item.shown:>5.2f} "
               f"{item.train_seconds:>8.1f}  {cells}")
     if len({item.train_seed for item in reports}) > 1:
         print_seed_summary(reports, names)
@@ -142,7 +147,7 @@ def print_seed_summary(reports: list[SliderReport], names: list[str]) -> None:
     print("-" * len(header))
     for attribute in dict.fromkeys(item.attribute for item in reports):
         runs = [item for item in reports if item.attribute == attribute]
-        rhos, changes, shown = [r.rho for r in runs], [r.change for r in runs], [r.visible for r in runs]
+        rhos, changes, shown = [r.rho for r in runs], [r.change for r in runs], [r.shown for r in runs]
         cells = []
         for name in names:
             if name == attribute:
@@ -198,10 +203,10 @@ def main() -> None:
             samples = latents["samples"]
             table = {name: value.reshape(-1, len(strengths)).T
                      for name, value in world.metrics.measure(samples).items()}
-            shown = world.visible(table["size"])
-            reports.append(report(attribute, train_seed, strengths, table, shown, seconds))
+            present = world.visible(table["size"])
+            reports.append(report(attribute, train_seed, strengths, table, present, seconds))
             print(f"{attribute} (training seed {train_seed}): rho {reports[-1].rho:+.3f}, "
-                  f"change {reports[-1].change:+.2f} sd, shown {reports[-1].visible:.2f}, trained in {seconds:.0f} s", flush=True)
+                  f"change {reports[-1].change:+.2f} sd, shown {reports[-1].shown:.2f}, trained in {seconds:.0f} s", flush=True)
             if args.grids:
                 title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
                 save_grid(host, world.scenes.latent_to_image(samples), strengths,

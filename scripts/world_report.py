@@ -13,6 +13,8 @@ neutral prompt against "", seeds sharing their noise across strengths) and print
 - shown: the fraction of samples at the most extreme strengths (lowest and highest) that still show an object
   (World.visible), since a size slider can "shrink" by erasing;
 - the training seconds.
+The training and sweeping are harness/world_sliders.py's and the maths slider_core/evaluation.py's (pooled_rho,
+deviation), as benchmarks/semantics.py's, so the two report the same figures.
 
 With --train-seeds N every slider is trained from the training seeds 0…N−1 (the node's `seed`: initialisation,
 noise and timesteps) and swept on the same sampling seeds; each figure is then given as its mean over the
@@ -28,19 +30,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from harness.host import Host
-
-SWEEP = dict(seed=0, steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", start_percent=0.0)
-PROMPT_INPUTS = ("model", "clip", "target", "positive", "negative", "preserve")
 
 
 @dataclass
@@ -55,15 +52,6 @@ class SliderReport:
     train_seconds: float
     means: dict[str, list[float]]  # attribute → mean per strength
     target_range: list[tuple[float, float]]  # the target's (min, max) over seeds per strength
-
-
-def node_defaults(host: Host) -> dict[str, Any]:
-    """Train Slider From Prompts' widget defaults, required and optional, read from its INPUT_TYPES (the prompts
-    and links left out)."""
-    inputs = host.nodes.NODE_CLASS_MAPPINGS["ConceptSlidersTrainFromPrompts"].INPUT_TYPES()
-    widgets = inputs["required"] | inputs.get("optional", {})
-    return {name: spec[1]["default"] for name, spec in widgets.items()
-            if name not in PROMPT_INPUTS and len(spec) > 1 and "default" in spec[1]}
 
 
 def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -87,32 +75,23 @@ def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str,
     return changed
 
 
-def displacement(values: np.ndarray, zero: int) -> float:
-    """Mean over seeds of the mean |value(s) − value(0)| over s ≠ 0, in the seed spread at 0 (values: strengths × seeds)."""
-    others = np.delete(values, zero, axis=0)
-    spread = max(float(values[zero].std(ddof=1)), 1e-8)
-    return float(np.abs(others - values[zero]).mean()) / spread
-
-
-def report(attribute: str, train_seed: int, strengths: list[float], table: dict[str, torch.Tensor],
-           present: torch.Tensor, seconds: float) -> SliderReport:
-    """The numbers of one slider's sweep; `table` is attribute → (strengths, seeds), `present` (strengths, seeds)
-    whether each sample shows an object."""
-    values = {name: value.double().numpy() for name, value in table.items()}
-    zero = strengths.index(0.0)
-    target = values[attribute]
-    x = np.repeat(np.asarray(strengths, dtype=np.float64)[:, None], target.shape[1], axis=1)
-    rho = float(spearmanr(x.ravel(), target.ravel()).statistic)
+def report(attribute: str, train_seed: int, sweep: Any, present: torch.Tensor) -> SliderReport:
+    """The numbers of one slider's sweep (harness.world_sliders.Sweep); `present` (strengths, seeds) says whether
+    each sample shows an object."""
+    effects = sweep.effects()
+    own = effects[attribute]
+    leaks = {name: effect.deviation / max(own.deviation, 1e-8)
+             for name, effect in effects.items() if name != attribute}
+    strengths = sweep.strengths
     low, high = int(np.argmin(strengths)), int(np.argmax(strengths))
-    change = float(target[high].mean() - target[low].mean()) / max(float(target[zero].std(ddof=1)), 1e-8)
-    own = max(displacement(target, zero), 1e-8)
-    leaks = {name: displacement(value, zero) / own for name, value in values.items() if name != attribute}
+    target = sweep.table[attribute].double().numpy()
     steps = np.diff(target, axis=0) * np.sign(high - low)
     monotone = float(((steps >= 0).all(axis=0)).mean())
-    means = {name: [float(v) for v in value.mean(axis=1)] for name, value in values.items()}
+    means = {name: [float(v) for v in value.double().mean(dim=1)] for name, value in sweep.table.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
     shown = float(present[[low, high]].float().mean())
-    return SliderReport(attribute, train_seed, rho, change, leaks, monotone, shown, seconds, means, extremes)
+    return SliderReport(attribute, train_seed, own.pooled_rho, own.change / max(own.spread, 1e-8), leaks, monotone,
+                        shown, sweep.train_seconds, means, extremes)
 
 
 def print_reports(world: str, reports: list[SliderReport], strengths: list[float], show_means: bool) -> None:
@@ -179,37 +158,24 @@ def main() -> None:
 
     host = Host()
     print(f"ComfyUI host: {host.path}", flush=True)
-    from concept_sliders.nodes.host.toyworld import load_toyworld
-    from concept_sliders.slider_core.toyworld import worlds
+    from harness.world_sliders import LoadedWorld
 
-    world = worlds.get(args.world)
-    settings = apply_overrides(node_defaults(host) | {"resolution": world.latent_size * 8}, args.set)
+    loaded = LoadedWorld.load(host, args.world)
+    world = loaded.world
+    settings = apply_overrides(loaded.settings(), args.set)
     print(f"training settings: {settings}", flush=True)
-    model, clip = load_toyworld(world.weights_file)
-    encode = host.node("CLIPTextEncode").encode
-    positive, negative = encode(clip, world.prompts.TARGET)[0], encode(clip, "")[0]
-    pixels = world.latent_size * 8
     reports = []
     for attribute in args.attributes or list(world.prompts.SLIDERS):
         spec = world.prompts.SLIDERS[attribute]
         for train_seed in range(args.train_seeds):
-            started = time.perf_counter()
-            slider = host.node("ConceptSlidersTrainFromPrompts").train(
-                model, clip=clip, **spec, **(settings | {"seed": train_seed}))[0]
-            seconds = time.perf_counter() - started
-            latents, _ = host.node("ConceptSlidersSweep").sweep(
-                model, slider, positive, negative, rows=args.seeds, width=pixels, height=pixels,
-                strengths=", ".join(map(str, strengths)), **SWEEP)
-            samples = latents["samples"]
-            table = {name: value.reshape(-1, len(strengths)).T
-                     for name, value in world.metrics.measure(samples).items()}
-            present = world.visible(table["size"])
-            reports.append(report(attribute, train_seed, strengths, table, present, seconds))
+            sweep = loaded.measure(spec, settings | {"seed": train_seed}, strengths, args.seeds)
+            reports.append(report(attribute, train_seed, sweep, world.visible(sweep.table["size"])))
             print(f"{attribute} (training seed {train_seed}): rho {reports[-1].rho:+.3f}, "
-                  f"change {reports[-1].change:+.2f} sd, shown {reports[-1].shown:.2f}, trained in {seconds:.0f} s", flush=True)
+                  f"change {reports[-1].change:+.2f} sd, shown {reports[-1].shown:.2f}, "
+                  f"trained in {sweep.train_seconds:.0f} s", flush=True)
             if args.grids:
                 title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
-                save_grid(host, world.scenes.latent_to_image(samples), strengths,
+                save_grid(host, world.scenes.latent_to_image(sweep.samples), strengths,
                           args.grids / f"{world.name}_{attribute}_seed{train_seed}.png", title)
     print_reports(world.name, reports, strengths, args.means)
     if args.json:

@@ -148,5 +148,13 @@ def test_worlds_registry_knows_both_worlds():
         measured = world.metrics.measure(world.scenes.render(world.training_scenes(8, generator)))
         assert set(world.prompts.SLIDERS) <= set(measured)
         assert {attribute for attribute, _, _ in world.prompts.CHECK_PAIRS} <= set(measured)
+        slider, dragged, plain = world.prompts.PRESERVATION_CHECK
+        spec = world.prompts.SLIDERS[slider]
+        preserved, unpreserved = (
+            set(slider_prompts.SliderPrompts(target=spec["target"], positive=spec["positive"],
+                                             negative=spec["negative"], preserve=preserve.splitlines()).texts())
+            for preserve in (spec["preserve"], plain))
+        assert set(dragged) <= set(measured) and preserved != unpreserved
+        assert preserved | unpreserved <= set(world.scenes.all_captions())
     with pytest.raises(SliderConfigError, match="unknown toy world"):
         worlds.get("nope")

@@ -31,3 +31,6 @@ SPREAD_PROMPTS = ("", TARGET)  # must cover the whole world
 SPREAD_ATTRIBUTES = ("size", "x", "brightness")
 # attributes a pole pair may drag along by design: the entangled colours, and the colour shares among themselves
 ENTANGLED = {"size": ("red", "green", "blue"), "red": ("size", "green", "blue")}
+# The preservation check: (slider, the attributes its training data drags along, the preserve template that names
+# neither, so the slider trains without preservation); its SLIDERS entry is the preserved twin.
+PRESERVATION_CHECK = ("size", ("red", "green", "blue"), "a {} blob")

@@ -4,6 +4,11 @@ Every prompt a slider evaluates is a caption the world was trained on: the slide
 preservation concepts' `{}` (slider_core/prompts.py), e.g. "a shape {} on a dark background" with "at the top"
 gives "a shape at the top on a dark background". Height and background are entangled in the training data
 (scenes.entangle_height_and_background), so each of those two sliders preserves the other's poles.
+
+Aspect has no text slider and no prompt check: the captions name it ("tall", "wide") but the base model does not
+bind those words to it (benchmarks/README.md, "The shapes world's base model"), so a prompt slider for it would
+measure the base model, not the pack. It stays a measured attribute every slider must leave alone, and an
+image-pair attribute, since pairs teach it from pictures rather than words.
 """
 from __future__ import annotations
 
@@ -18,7 +23,6 @@ TARGET = "a shape"  # what every slider acts on, and the neutral prompt sweeps a
 
 # measured attribute → Train Slider From Prompts' target/positive/negative/preserve (positive raises the measure)
 SLIDERS: dict[str, dict[str, str]] = {
-    "aspect": dict(target=TARGET, positive="wide", negative="tall", preserve="a {} shape"),
     "warmth": dict(target=TARGET, positive="warm", negative="cool", preserve="a {} shape"),
     "x": dict(target=TARGET, positive="on the right", negative="on the left", preserve="a shape {}"),
     "y": dict(target=TARGET, positive="at the bottom", negative="at the top",
@@ -29,7 +33,6 @@ SLIDERS: dict[str, dict[str, str]] = {
 
 # (attribute, low prompt, high prompt): the pole pairs scripts/check_toyworld.py holds the base model to
 CHECK_PAIRS: tuple[tuple[str, str, str], ...] = (
-    ("aspect", "a tall shape", "a wide shape"),
     ("warmth", "a cool shape", "a warm shape"),
     ("x", "a shape on the left", "a shape on the right"),
     ("y", "a shape at the top", "a shape at the bottom"),
@@ -38,6 +41,9 @@ CHECK_PAIRS: tuple[tuple[str, str, str], ...] = (
 SPREAD_PROMPTS = ("", TARGET)  # must cover the whole world
 SPREAD_ATTRIBUTES = ("aspect", "warmth", "x", "y", "background", "size")
 ENTANGLED = {"y": ("background",), "background": ("y",)}  # attributes a pole pair may drag along by design
+# The preservation check: (slider, the attributes its training data drags along, the preserve template that names
+# neither, so the slider trains without preservation); its SLIDERS entry is the preserved twin.
+PRESERVATION_CHECK = ("y", ("background",), "a shape {}")
 
 # attribute → (Scenes field, its range) for image pairs; "before" takes the value 15% into the range, "after" 85%
 PAIR_ATTRIBUTES: dict[str, tuple[str, tuple[float, float]]] = {

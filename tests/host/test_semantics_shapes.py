@@ -7,8 +7,9 @@ other attribute's mean |deviation from strength 0| over the target's (slider_cor
 
 Thresholds, from three training seeds (benchmarks/README.md, "Text sliders at node defaults over training seeds"):
 the background slider measured ρ 0.979–0.980, change 8.44–9.35, leaks into the named attributes 0.057–0.151 and
-into the unnamed size, whose seed spread is a third of the others', 0.178–0.229. The test holds it to issue 17's
-bars on ρ and change (0.95, 6) and to LEAK / SIZE_LEAK on locality, which the worst seed clears by a third.
+into the unnamed size, whose range is narrow (0.30–0.36 of the width, so a few hundredths read as many spreads),
+0.178–0.229. The test holds it to issue 17's bars on ρ and change (0.95, 6) and to LEAK / SIZE_LEAK on locality,
+which the worst seed clears by a quarter.
 The height slider is the world's entangled pair (objects at the top mostly on light backgrounds): trained without
 naming the backgrounds ("a shape {}") its background leak measured 2.16 (training seed 0), preserving both
 backgrounds 0.57, a ratio of 0.26 against issue 17's bar of one half; ENTANGLED_LEAK asks the unpreserved slider

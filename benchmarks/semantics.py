@@ -93,6 +93,8 @@ def print_figures(host: Any, seeds: int) -> None:
 
 def print_bars(host: Any, name: str, seeds: int, train_seeds: int) -> None:
     """One row per text slider of the world: mean [worst seed] of each figure, and whether the mean meets its bar."""
+    from concept_sliders.slider_core import evaluation
+
     from harness.world_sliders import LoadedWorld
 
     loaded = LoadedWorld.load(host, name)
@@ -107,7 +109,7 @@ def print_bars(host: Any, name: str, seeds: int, train_seeds: int) -> None:
                                       for seed in range(train_seeds)]
         rhos = [run[attribute].pooled_rho for run in runs]
         changes = [run[attribute].change / max(run[attribute].spread, 1e-8) for run in runs]
-        leaks = [leak_by_attribute(run, attribute) for run in runs]
+        leaks = [evaluation.deviation_ratios(run, attribute) for run in runs]
         mean_leaks = {other: float(np.mean([leak[other] for leak in leaks])) for other in leaks[0]}
         into = max(mean_leaks, key=mean_leaks.get)
         worst = [max(leak.values()) for leak in leaks]
@@ -119,9 +121,9 @@ def print_bars(host: Any, name: str, seeds: int, train_seeds: int) -> None:
 
     slider, dragged, plain = loaded.world.prompts.PRESERVATION_CHECK
     unpreserved = dict(loaded.world.prompts.SLIDERS[slider], preserve=plain)
-    with_preservation = [max(leak_by_attribute(run, slider, dragged).values()) for run in measured[slider]]
-    without = [max(leak_by_attribute(loaded.measure(unpreserved, settings | {"seed": seed}, STRENGTHS,
-                                                    seeds).effects(), slider, dragged).values())
+    with_preservation = [evaluation.deviation_leak(run, slider, dragged) for run in measured[slider]]
+    without = [evaluation.deviation_leak(loaded.measure(unpreserved, settings | {"seed": seed}, STRENGTHS,
+                                                        seeds).effects(), slider, dragged)
                for seed in range(train_seeds)]
     ratio = np.mean(with_preservation) / max(np.mean(without), 1e-8)
     print(f"preservation ({slider} slider, leak into {', '.join(dragged)}): {np.mean(with_preservation):.3f} "
@@ -141,13 +143,6 @@ def data_ranges(world: Any) -> dict[str, float]:
     scenes = world.training_scenes(4096, torch.Generator().manual_seed(0))
     measured = world.metrics.measure(world.scenes.render(scenes))
     return {name: float(values.quantile(0.99) - values.quantile(0.01)) for name, values in measured.items()}
-
-
-def leak_by_attribute(effects: dict[str, Any], target: str, into: tuple[str, ...] = ()) -> dict[str, float]:
-    """Each other attribute's (or each of `into`'s) deviation from strength 0 over the target's, in spreads."""
-    own = max(effects[target].deviation, 1e-8)
-    return {name: effect.deviation / own for name, effect in effects.items()
-            if name != target and (not into or name in into)}
 
 
 if __name__ == "__main__":

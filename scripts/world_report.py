@@ -78,10 +78,11 @@ def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str,
 def report(attribute: str, train_seed: int, sweep: Any, present: torch.Tensor) -> SliderReport:
     """The numbers of one slider's sweep (harness.world_sliders.Sweep); `present` (strengths, seeds) says whether
     each sample shows an object."""
+    from concept_sliders.slider_core import evaluation
+
     effects = sweep.effects()
     own = effects[attribute]
-    leaks = {name: effect.deviation / max(own.deviation, 1e-8)
-             for name, effect in effects.items() if name != attribute}
+    leaks = evaluation.deviation_ratios(effects, attribute)
     strengths = sweep.strengths
     low, high = int(np.argmin(strengths)), int(np.argmax(strengths))
     target = sweep.table[attribute].double().numpy()

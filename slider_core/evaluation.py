@@ -77,12 +77,18 @@ def leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) ->
     return max(ratios[name] for name in into)
 
 
-def deviation_leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) -> float:
-    """The stricter leak: the largest mean absolute deviation from strength 0 among the attributes `into`, each in
-    its own spreads, over the target's (0 = perfectly local). Movement that goes the same way at both ends of the
-    sweep counts here, where `leak`'s signed end-to-end change cancels it."""
+def deviation_ratios(effects: dict[str, SweepEffect], target: str) -> dict[str, float]:
+    """The stricter locality: every other attribute's mean absolute deviation from strength 0 over the target's,
+    each in its own spreads (0 = perfectly local). Movement that goes the same way at both ends of the sweep counts
+    here, where `locality_ratios`' signed end-to-end change cancels it."""
     reference = max(effects[target].deviation, 1e-8)
-    return max(effects[name].deviation / reference for name in into)
+    return {name: effect.deviation / reference for name, effect in effects.items() if name != target}
+
+
+def deviation_leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) -> float:
+    """The stricter leak: the largest of the attributes `into`'s deviation ratios."""
+    ratios = deviation_ratios(effects, target)
+    return max(ratios[name] for name in into)
 
 
 def composition_ratio(together: SweepEffect, alone: SweepEffect) -> float:

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness import experiments
+
+evaluation = experiments.evaluation
+
 pytestmark = pytest.mark.slow
 
 RHO = 0.95
@@ -52,8 +56,7 @@ def test_background_slider_follows_strength_in_the_shapes_world(background_effec
 
 
 def test_background_slider_leaves_the_shape_alone(background_effects):
-    own = background_effects["background"].deviation
-    leaks = {name: effect.deviation / own for name, effect in background_effects.items() if name != "background"}
+    leaks = evaluation.deviation_ratios(background_effects, "background")
     print("\nshapes background slider leaks: " + ", ".join(f"{name} {value:.3f}" for name, value in leaks.items()))
     assert leaks.pop("size") <= SIZE_LEAK
     assert all(value <= LEAK for value in leaks.values()), leaks
@@ -64,7 +67,7 @@ def entangled_leak(shapes, preserve: str) -> float:
     slider, dragged, _ = shapes.world.prompts.PRESERVATION_CHECK
     effects = shapes.measure(dict(shapes.world.prompts.SLIDERS[slider], preserve=preserve), shapes.settings(),
                              STRENGTHS, seeds=16).effects()
-    return max(effects[name].deviation for name in dragged) / effects[slider].deviation
+    return evaluation.deviation_leak(effects, slider, dragged)
 
 
 def test_preserving_backgrounds_halves_the_height_sliders_background_leak(shapes):

@@ -44,3 +44,4 @@ def test_deviation_counts_an_attribute_that_moves_the_same_way_at_both_ends():
     assert effects["red"].change == pytest.approx(0.0)
     assert evaluation.leak(effects, "size", ("red",)) == pytest.approx(0.0)
     assert evaluation.deviation_leak(effects, "size", ("red",)) == pytest.approx(1.0)
+    assert evaluation.deviation_ratios(effects, "size") == {"red": pytest.approx(1.0)}

@@ -108,7 +108,7 @@ def print_bars(host: Any, name: str, seeds: int, train_seeds: int) -> None:
         runs = measured[attribute] = [loaded.measure(spec, settings | {"seed": seed}, STRENGTHS, seeds).effects()
                                       for seed in range(train_seeds)]
         rhos = [run[attribute].pooled_rho for run in runs]
-        changes = [run[attribute].change / max(run[attribute].spread, 1e-8) for run in runs]
+        changes = [run[attribute].signed_effect for run in runs]
         leaks = [evaluation.deviation_ratios(run, attribute) for run in runs]
         mean_leaks = {other: float(np.mean([leak[other] for leak in leaks])) for other in leaks[0]}
         into = max(mean_leaks, key=mean_leaks.get)
@@ -138,10 +138,7 @@ def data_ranges(world: Any) -> dict[str, float]:
     data (the "in-data max" column): where it is under the change bar, meeting the bar means extrapolating past
     anything the base model was shown, which is where objects vanish or break up.
     """
-    import torch
-
-    scenes = world.training_scenes(4096, torch.Generator().manual_seed(0))
-    measured = world.metrics.measure(world.scenes.render(scenes))
+    measured = world.measured_training_scenes()
     return {name: float(values.quantile(0.99) - values.quantile(0.01)) for name, values in measured.items()}
 
 

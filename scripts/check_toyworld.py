@@ -75,8 +75,7 @@ def main() -> None:
                 failures.append(f"{attribute} separates by only {gap:.1f} sd between {low!r} and {high!r}")
             if name != attribute and name not in dragged and abs(gap) > STAY_PUT:
                 failures.append(f"{low!r} -> {high!r} also moves {name} by {gap:+.1f} sd")
-    # the world's own spread: what its training scenes measure
-    reference = world.metrics.measure(world.scenes.render(world.training_scenes(4096, torch.Generator().manual_seed(0))))
+    reference = world.measured_training_scenes()
     for prompt in spread:
         for name in world.prompts.SPREAD_ATTRIBUTES:
             ratio = measured[prompt][name].std() / reference[name].std()

@@ -91,7 +91,7 @@ def report(attribute: str, train_seed: int, sweep: Any, present: torch.Tensor) -
     means = {name: [float(v) for v in value.double().mean(dim=1)] for name, value in sweep.table.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
     shown = float(present[[low, high]].float().mean())
-    return SliderReport(attribute, train_seed, own.pooled_rho, own.change / max(own.spread, 1e-8), leaks, monotone,
+    return SliderReport(attribute, train_seed, own.pooled_rho, own.signed_effect, leaks, monotone,
                         shown, sweep.train_seconds, means, extremes)
 
 

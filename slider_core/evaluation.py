@@ -26,7 +26,8 @@ class SweepEffect:
 
     rho: median over seeds of Spearman ρ(strength, attribute) — each seed is a controlled run.
     change: mean attribute at the highest strength minus at the lowest.
-    spread: standard deviation across seeds at strength 0 (the attribute's natural variation).
+    spread: standard deviation across seeds at strength 0 (the attribute's natural variation); NaN from one seed,
+      where there is no variation to measure, so every figure in spreads reads NaN rather than a made-up number.
     effect: |change| / spread, the change in units of natural variation.
     pooled_rho: Spearman ρ over every (strength, seed) sample at once: unlike the median of per-seed ρ it does not
       hide the seeds where the slider fails, and it counts how far the attribute moves against the seed spread.
@@ -41,8 +42,13 @@ class SweepEffect:
     deviation: float = 0.0
 
     @property
+    def signed_effect(self) -> float:
+        """The change in spreads with its sign kept, so a slider that moves its attribute backwards reads as one."""
+        return self.change / max(self.spread, 1e-8)
+
+    @property
     def effect(self) -> float:
-        return abs(self.change) / max(self.spread, 1e-8)
+        return abs(self.signed_effect)
 
 
 def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
@@ -52,7 +58,7 @@ def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
     per_seed = torch.tensor([spearman(x, table[:, seed]) for seed in range(table.shape[1])])
     zero = strengths.index(0.0) if 0.0 in strengths else len(strengths) // 2
     low, high = int(x.argmin()), int(x.argmax())
-    spread = float(table[zero].std())
+    spread = float(table[zero].std()) if table.shape[1] > 1 else float("nan")  # one seed has no spread
     moved = torch.cat([table[:zero], table[zero + 1:]]) - table[zero]
     return SweepEffect(rho=float(per_seed.median()), change=float(table[high].mean() - table[low].mean()),
                        spread=spread, pooled_rho=spearman(x.repeat_interleave(table.shape[1]), table.flatten()),

@@ -36,8 +36,12 @@ def table_csv(table: dict[str, torch.Tensor], strengths: list[float]) -> str:
 
 def summarise(table: dict[str, torch.Tensor], strengths: list[float]) -> str:
     lines = [f"{'attribute':<11} {'rho':>6} {'change':>9} {'effect':>7}   mean per strength"]
+    rows = next(iter(table.values())).shape[1]
     for name, values in table.items():
         effect = sweep_effect(strengths, values)
         means = " ".join(f"{v:.3f}" for v in values.mean(dim=1).tolist())
-        lines.append(f"{name:<11} {effect.rho:>+6.2f} {effect.change:>+9.4f} {effect.effect:>7.2f}   {means}")
+        shown = f"{effect.effect:>7.2f}" if rows > 1 else f"{'n/a':>7}"
+        lines.append(f"{name:<11} {effect.rho:>+6.2f} {effect.change:>+9.4f} {shown}   {means}")
+    if rows == 1:
+        lines.append("effect (change in seed spreads) needs at least 2 seed rows: raise the sweep's rows")
     return "\n".join(lines)

@@ -45,6 +45,12 @@ class World:
         """
         return size >= self.smallest_size / 2
 
+    def measured_training_scenes(self, count: int = 4096) -> dict[str, torch.Tensor]:
+        """Every attribute as measured over `count` of the base model's training scenes (seed 0): the yardstick
+        for what the data spans and how much a prompt collapses its spread."""
+        scenes = self.training_scenes(count, torch.Generator().manual_seed(0))
+        return self.metrics.measure(self.scenes.render(scenes))
+
     @property
     def latent_size(self) -> int:
         return self.scenes.LATENT_SIZE

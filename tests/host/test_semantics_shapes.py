@@ -49,7 +49,7 @@ def background_effects(shapes):
 
 def test_background_slider_follows_strength_in_the_shapes_world(background_effects):
     background = background_effects["background"]
-    change = background.change / background.spread
+    change = background.signed_effect
     print(f"\nshapes background slider: pooled rho {background.pooled_rho:.3f}, change {change:.2f} spreads")
     assert background.pooled_rho >= RHO
     assert change >= CHANGE

@@ -45,3 +45,23 @@ def test_deviation_counts_an_attribute_that_moves_the_same_way_at_both_ends():
     assert evaluation.leak(effects, "size", ("red",)) == pytest.approx(0.0)
     assert evaluation.deviation_leak(effects, "size", ("red",)) == pytest.approx(1.0)
     assert evaluation.deviation_ratios(effects, "size") == {"red": pytest.approx(1.0)}
+
+
+def test_a_one_seed_sweep_reports_no_spread_instead_of_a_made_up_one():
+    """One seed row has no natural variation to measure: figures in spreads read NaN, and the summary says what to
+    change rather than printing a number."""
+    import warnings
+
+    from slider_core.toyworld import measurement
+
+    strengths = [-2.0, 0.0, 2.0]
+    values = torch.tensor([[0.1], [0.2], [0.3]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        effect = evaluation.sweep_effect(strengths, values)
+        summary = measurement.summarise({"size": values}, strengths)
+    assert effect.change == pytest.approx(0.2) and effect.rho == pytest.approx(1.0)
+    assert torch.isnan(torch.tensor(effect.effect))
+    assert "n/a" in summary and "at least 2 seed rows" in summary
+    several = measurement.summarise({"size": torch.cat([values, values + 0.1], dim=1)}, strengths)
+    assert "n/a" not in several

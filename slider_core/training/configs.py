@@ -82,6 +82,8 @@ class TextSliderConfig(RunConfig):
     goal_normalisation: str = "none"
     """Rescale the guided target: "positive_norm" to the norm of the positive prediction (the reference's FLUX
     sliders), "anchor_stats" to the anchor prediction's mean and std (ai-toolkit), "none" as the paper."""
+    noise_range: tuple[float, float] = (0.0, 1.0)
+    """The part of the noise schedule x_t is drawn from, as fractions of its timesteps (0 clean, 1 pure noise)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -90,6 +92,7 @@ class TextSliderConfig(RunConfig):
             (finite(self.trajectory_cfg) and self.trajectory_cfg >= 0,
              f"trajectory cfg must be a finite number ≥ 0, got {self.trajectory_cfg!r}"),
         ])
+        self.noise_range = check_noise_range(self.noise_range)
         if self.trajectory_steps is None:
             self.trajectory_steps = 50 if self.trajectory == "rollout" else 20
         check_choice("trajectory", self.trajectory, TRAJECTORIES)
@@ -117,6 +120,15 @@ class PairSliderConfig(RunConfig):
         for value in self.strengths:
             check_strength(value, "strengths", positive=True)
         check_choice("side_batching", self.side_batching, SIDE_BATCHING)
+
+
+def check_noise_range(value: object) -> tuple[float, float]:
+    """A (low, high) pair with 0 ≤ low < high ≤ 1, as a tuple (a job file gives a list)."""
+    bounds = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(bounds) != 2 or not all(finite(bound) for bound in bounds) or not 0 <= bounds[0] < bounds[1] <= 1:
+        raise SliderConfigError(f"noise range must be two numbers 0 ≤ low < high ≤ 1 (fractions of the noise "
+                                f"schedule, 0 clean, 1 pure noise), got {value!r}")
+    return float(bounds[0]), float(bounds[1])
 
 
 def field_names(cls: type) -> set[str]:

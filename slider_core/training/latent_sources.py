@@ -11,11 +11,16 @@ prompt at noise level σ. Three sources, from reference-faithful to cheapest:
   them afresh (x_0 + σ·ε, or σ·ε + (1 − σ)·x_0 for flow models) at a σ drawn uniformly from the model's table.
   Any σ from one generation, and the exact noise level is known.
 
+Each draws only from the `noise_range` part of the schedule (fractions of its timesteps, 0 clean, 1 pure noise):
+what an image's layout and colours become is settled at high noise, so a slider of those learns nothing from
+the low-noise draws (benchmarks/README.md, the timestep ablation).
+
 Sampling is the family's own: Euler steps of its probability-flow ODE over its σ table (noise.py), which for
 ε models is deterministic DDIM and for flow models the usual flow-matching Euler sampler.
 """
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -30,10 +35,22 @@ TRAJECTORIES = ("renoise", "pool", "rollout")
 PredictFn = Callable[[torch.Tensor, torch.Tensor, list[int]], torch.Tensor]
 
 
+def sampling_indices(table_size: int, steps: int) -> torch.Tensor:
+    """The table positions of `steps` levels evenly spaced in timestep from the highest σ down (DDIM's spacing)."""
+    return torch.linspace(table_size - 1, 0, steps).round().long()
+
+
 def sampling_sigmas(table: torch.Tensor, steps: int) -> torch.Tensor:
-    """`steps` levels evenly spaced in timestep from the highest σ down, then 0 (DDIM's spacing)."""
-    indices = torch.linspace(len(table) - 1, 0, steps).round().long()
-    return torch.cat([table[indices], table.new_zeros(1)])
+    """`steps` levels evenly spaced in timestep from the highest σ down, then 0."""
+    return torch.cat([table[sampling_indices(len(table), steps)], table.new_zeros(1)])
+
+
+def noise_window(table_size: int, noise_range: tuple[float, float]) -> range:
+    """The table positions inside `noise_range` (fractions of the timesteps, 0 the least noise): never empty, so
+    a narrow range still trains at its nearest level."""
+    low, high = noise_range
+    first = min(math.floor(low * table_size), table_size - 1)
+    return range(first, max(first + 1, math.ceil(high * table_size)))
 
 
 def cfg_prediction(predict: PredictFn, x: torch.Tensor, sigma: torch.Tensor, cond: int, uncond: int,
@@ -66,10 +83,19 @@ class LatentSource:
     """Draws (x_t, σ per sample) batches; `predict` is the frozen model except for `rollout` (slider on)."""
 
     def __init__(self, kind: str, shape: tuple[int, ...], schedule: NoiseSchedule, target: int, uncond: int,
-                 steps: int, cfg: float, refresh_every: int, generator: torch.Generator, device: torch.device) -> None:
+                 steps: int, cfg: float, refresh_every: int, generator: torch.Generator, device: torch.device,
+                 noise_range: tuple[float, float] = (0.0, 1.0)) -> None:
         check_choice("trajectory", kind, TRAJECTORIES)
         if steps < 2:
             raise SliderConfigError(f"trajectory steps must be at least 2, got {steps}")
+        self.window = noise_window(len(schedule.sigmas), noise_range)
+        # the trajectory states (1 … steps − 1) a pool or rollout may train at: those inside the window
+        positions = sampling_indices(len(schedule.sigmas), steps)
+        self.stops = [stop for stop in range(1, steps) if int(positions[stop]) in self.window]
+        if kind != "renoise" and not self.stops:
+            raise SliderConfigError(
+                f"noise range {noise_range[0]:g}–{noise_range[1]:g} holds none of the {steps} trajectory steps' "
+                f"noise levels ({kind} trains only at those): widen the range or raise the trajectory steps")
         self.kind = kind
         self.shape = shape
         self.schedule = schedule
@@ -95,20 +121,21 @@ class LatentSource:
         self.iteration += 1
         batch = self.shape[0]
         if self.kind == "rollout":
-            stop = self.picker.randint(1, self.steps - 1)
+            stop = self.stops[self.picker.randrange(len(self.stops))]
             x, sigma = euler_states(predict, self.schedule, self._noise(), self.sigmas, stop, self.target, self.uncond,
                                     self.cfg)[-1]
             return x, torch.full((batch,), sigma, device=self.device)
         if self.kind == "pool":
             if refresh:
-                states = euler_states(predict, self.schedule, self._noise(), self.sigmas, self.steps - 1, self.target,
-                                      self.uncond, self.cfg)
-                self.pool = [(x[i:i + 1], sigma) for x, sigma in states[1:] for i in range(batch)]
+                states = euler_states(predict, self.schedule, self._noise(), self.sigmas, max(self.stops),
+                                      self.target, self.uncond, self.cfg)
+                self.pool = [(states[stop][0][i:i + 1], states[stop][1]) for stop in self.stops
+                             for i in range(batch)]
             picks = [self.pool[self.picker.randrange(len(self.pool))] for _ in range(batch)]
             return torch.cat([x for x, _ in picks]), torch.tensor([s for _, s in picks], device=self.device)
         if refresh or self.clean is None:
             self.clean = euler_states(predict, self.schedule, self._noise(), self.sigmas, self.steps, self.target,
                                       self.uncond, self.cfg)[-1][0]
-        index = torch.randint(0, len(self.table), (batch,), generator=self.generator)
+        index = torch.randint(self.window.start, self.window.stop, (batch,), generator=self.generator)
         sigma = self.table[index].to(self.device)
         return self.schedule.noised(self.clean, self._noise(), sigma), sigma

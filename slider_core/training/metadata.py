@@ -29,7 +29,7 @@ def text_slider_metadata(architecture: str | None, title: str, train_method: str
         recommended_start=RECOMMENDED_START,
         extra={**(extra or {}), "steps": str(config.steps), "learning_rate": f"{config.learning_rate:g}",
                "trajectory": config.trajectory, "bidirectional": str(config.bidirectional),
-               "resolution": resolution},
+               "noise_range": "{:g}-{:g}".format(*config.noise_range), "resolution": resolution},
     )
 
 

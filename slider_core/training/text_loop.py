@@ -48,7 +48,8 @@ def train_text_slider(denoiser: Denoiser, prompts: PromptSets, config: TextSlide
             prompt = PreviewPrompt(entries[0].target(), uncond, config.trajectory_cfg, shape[1:])
             run.preview = previews.hook(denoiser, prompt, config.seed)
         source = LatentSource(config.trajectory, shape, denoiser.schedule, 0, uncond, config.trajectory_steps,
-                              config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device)
+                              config.trajectory_cfg, config.refresh_every, run.generator, denoiser.device,
+                              config.noise_range)
         # resumed after the source has taken its seed: a renoise run with refresh_every 1 repeats the original exactly
         _optimise(run, run.resume(), source, entries, config)
     return run.result()

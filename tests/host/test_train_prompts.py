@@ -118,6 +118,8 @@ def test_same_seed_same_slider_on_cpu(host, toy):
     ({"target": ""}, "target prompt is empty"),
     ({"resolution": 100}, "not a multiple of 64"),
     ({"trajectory": "teleport"}, "unknown trajectory"),
+    ({"noise_min": 0.8, "noise_max": 0.5}, "noise_min 0.8 is not below noise_max 0.5"),
+    ({"noise_max": 1.5}, "noise_max is 1.5; give a finite number from 0 to 1"),
 ])
 @pytest.mark.bad_input("bad training setting")
 def test_bad_settings_are_clear_errors(host, toy, overrides, message):

@@ -38,6 +38,15 @@ def test_training_returns_a_described_slider_and_leaves_weights_bit_identical(ho
     assert not torch.equal(denoise(preview), denoise(toy[0]))
 
 
+def test_a_noise_range_trains_a_different_slider_and_is_recorded_in_the_file(host, toy):
+    """Same seed, same draws of everything else: only the noise levels differ, so the slider must too, and whoever
+    loads the file can read how it was trained."""
+    whole, _, _, _ = train(host, toy, steps=6)
+    noisy_half, _, _, _ = train(host, toy, steps=6, noise_min=0.5)
+    assert whole.metadata.extra["noise_range"] == "0-1" and noisy_half.metadata.extra["noise_range"] == "0.5-1"
+    assert not all(torch.equal(whole.deltas[k].up, noisy_half.deltas[k].up) for k in whole.deltas)
+
+
 def test_loss_decreases_over_a_short_run(host, toy, monkeypatch):
     """Paired by seed: the same latents and timesteps with a learning rate of ~0 (the untrained slider's loss,
     η²‖direction‖²) and with a real one; the trained slider's loss over the last steps must be well below."""

@@ -104,8 +104,8 @@ class TrainSliderFromPrompts:
                 "noise_min": ("FLOAT", {
                     "default": DEFAULTS.noise_range[0], "min": 0.0, "max": 1.0, "step": 0.05,
                     "tooltip": "The least noisy part of the schedule trained at, as a fraction of its timesteps "
-                               "(0 = clean, 1 = pure noise). Raise it for layout, position and colour sliders, "
-                               "which form at high noise; keep it low for detail and texture."}),
+                               "(0 = clean, 1 = pure noise). 0.75 for position and layout sliders, which form at "
+                               "high noise; keep 0 for detail and texture, which form late."}),
                 "noise_max": ("FLOAT", {
                     "default": DEFAULTS.noise_range[1], "min": 0.0, "max": 1.0, "step": 0.05,
                     "tooltip": "The noisiest part of the schedule trained at (1 = pure noise); above noise_min."}),

@@ -12,8 +12,8 @@ prompt at noise level σ. Three sources, from reference-faithful to cheapest:
   Any σ from one generation, and the exact noise level is known.
 
 Each draws only from the `noise_range` part of the schedule (fractions of its timesteps, 0 clean, 1 pure noise):
-what an image's layout and colours become is settled at high noise, so a slider of those learns nothing from
-the low-noise draws (benchmarks/README.md, the timestep ablation).
+where an object sits is settled at high noise, so a position slider learns nothing from the low-noise draws
+(benchmarks/README.md, the timestep ablation).
 
 Sampling is the family's own: Euler steps of its probability-flow ODE over its σ table (noise.py), which for
 ε models is deterministic DDIM and for flow models the usual flow-matching Euler sampler.

@@ -33,6 +33,10 @@ class SweepEffect:
       hide the seeds where the slider fails, and it counts how far the attribute moves against the seed spread.
     deviation: mean over seeds and non-zero strengths of |attribute(s) − attribute(0)| in spreads: an attribute
       that moves the same way at both ends (a colour shift at −2 and at +2) counts, which `change` cancels out.
+    drift: mean over non-zero strengths of |mean over seeds of attribute(s) − that at 0|, in spreads: the part of
+      the deviation that moves every seed the same way. Preservation concepts can remove a drift; what the
+      deviation holds beyond it is each seed's sample re-rolled (an object drawn from other noise once it moves),
+      which no average over prompts touches.
     """
 
     rho: float
@@ -40,6 +44,7 @@ class SweepEffect:
     spread: float
     pooled_rho: float = 0.0
     deviation: float = 0.0
+    drift: float = 0.0
 
     @property
     def signed_effect(self) -> float:
@@ -62,7 +67,8 @@ def sweep_effect(strengths: list[float], values: torch.Tensor) -> SweepEffect:
     moved = torch.cat([table[:zero], table[zero + 1:]]) - table[zero]
     return SweepEffect(rho=float(per_seed.median()), change=float(table[high].mean() - table[low].mean()),
                        spread=spread, pooled_rho=spearman(x.repeat_interleave(table.shape[1]), table.flatten()),
-                       deviation=float(moved.abs().mean()) / max(spread, 1e-8))
+                       deviation=float(moved.abs().mean()) / max(spread, 1e-8),
+                       drift=float(moved.mean(dim=1).abs().mean()) / max(spread, 1e-8))
 
 
 def sweep_effects(strengths: list[float], table: dict[str, torch.Tensor]) -> dict[str, SweepEffect]:
@@ -89,6 +95,13 @@ def deviation_ratios(effects: dict[str, SweepEffect], target: str) -> dict[str, 
     here, where `locality_ratios`' signed end-to-end change cancels it."""
     reference = max(effects[target].deviation, 1e-8)
     return {name: effect.deviation / reference for name, effect in effects.items() if name != target}
+
+
+def drift_ratios(effects: dict[str, SweepEffect], target: str) -> dict[str, float]:
+    """Every other attribute's drift over the target's deviation: the share of `deviation_ratios` that is a
+    systematic pull (the same way for every seed) rather than samples re-rolled; never above it."""
+    reference = max(effects[target].deviation, 1e-8)
+    return {name: effect.drift / reference for name, effect in effects.items() if name != target}
 
 
 def deviation_leak(effects: dict[str, SweepEffect], target: str, into: tuple[str, ...]) -> float:

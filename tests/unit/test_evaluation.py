@@ -47,6 +47,21 @@ def test_deviation_counts_an_attribute_that_moves_the_same_way_at_both_ends():
     assert evaluation.deviation_ratios(effects, "size") == {"red": pytest.approx(1.0)}
 
 
+def test_drift_separates_a_systematic_pull_from_samples_re_rolled():
+    """An attribute every seed moves the same way is all drift; one that each seed re-rolls around the same mean
+    deviates as much but has no drift, which tells the user preservation will not help it."""
+    strengths = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    seeds = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    target = torch.stack([seeds + s for s in strengths])
+    pulled = torch.stack([seeds + 0.5 * s for s in strengths])
+    flips = torch.tensor([1.0, -1.0, 1.0, -1.0])
+    re_rolled = torch.stack([seeds + (0.5 * flips if s else 0.0) for s in strengths])
+    effects = evaluation.sweep_effects(strengths, {"x": target, "size": pulled, "red": re_rolled})
+    deviations, drifts = evaluation.deviation_ratios(effects, "x"), evaluation.drift_ratios(effects, "x")
+    assert deviations["size"] == pytest.approx(0.5) and drifts["size"] == pytest.approx(0.5)
+    assert deviations["red"] == pytest.approx(1 / 3) and drifts["red"] == pytest.approx(0.0)
+
+
 def test_a_one_seed_sweep_reports_no_spread_instead_of_a_made_up_one():
     """One seed row has no natural variation to measure: figures in spreads read NaN, and the summary says what to
     change rather than printing a number."""

@@ -9,10 +9,15 @@ neutral prompt against "", seeds sharing their noise across strengths) and print
 - change: the target's mean change from the lowest to the highest strength, in its seed spread at strength 0;
 - leak into each other attribute: its displacement (mean over seeds of the mean |value(s) − value(0)| over the
   strengths s ≠ 0, in its own seed spread at 0) over the target's displacement; 0 is a perfectly local slider;
+  and below it, how much of that leak is drift (the seeds' mean pulled one way, which preservation can remove)
+  rather than each seed's sample re-rolled (evaluation.drift_ratios);
 - mono: the fraction of seeds along which the target moves monotonically with strength;
 - shown: the fraction of samples at the most extreme strengths (lowest and highest) that still show an object
   (World.visible), since a size slider can "shrink" by erasing;
 - the training seconds.
+With --prompt-edits the base model's own edit of each attribute by prompt is measured the same way (its low,
+neutral and high prompts on the same seeds as a −1, 0, +1 sweep): what a slider copying its prompt difference
+would leak. --train-seeds 0 prints only that.
 The training and sweeping are harness/world_sliders.py's and the maths slider_core/evaluation.py's (pooled_rho,
 deviation), as benchmarks/semantics.py's, so the two report the same figures.
 
@@ -25,6 +30,7 @@ A measurement, not a test: nothing here passes or fails. About a minute and a ha
 
     .venv/bin/python scripts/world_report.py --world shapes [--attributes x y] [--strengths -2,-1,0,1,2]
         [--seeds 16] [--train-seeds 3] [--set guidance=2 --set steps=1000 ...] [--means] [--grids DIR] [--json FILE]
+        [--prompt-edits]
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ class SliderReport:
     rho: float
     change: float  # target change lowest → highest strength, in seed spreads at 0
     leaks: dict[str, float]  # other attribute → its displacement / the target's
+    drifts: dict[str, float]  # other attribute → the systematic part of that leak (evaluation.drift_ratios)
     monotone: float  # fraction of seeds whose target is monotone in the strength
     shown: float  # fraction of the samples at the lowest and highest strengths that still show an object
     train_seconds: float
@@ -91,7 +98,8 @@ def report(attribute: str, train_seed: int, sweep: Any, present: torch.Tensor) -
     means = {name: [float(v) for v in value.double().mean(dim=1)] for name, value in sweep.table.items()}
     extremes = [(float(row.min()), float(row.max())) for row in target]
     shown = float(present[[low, high]].float().mean())
-    return SliderReport(attribute, train_seed, own.pooled_rho, own.signed_effect, leaks, monotone,
+    return SliderReport(attribute, train_seed, own.pooled_rho, own.signed_effect, leaks,
+                        evaluation.drift_ratios(effects, attribute), monotone,
                         shown, sweep.train_seconds, means, extremes)
 
 
@@ -108,6 +116,8 @@ def print_reports(world: str, reports: list[SliderReport], strengths: list[float
         print(f"{item.attribute:<11} {item.train_seed:>5} {item.rho:>+6.3f} {item.change:>+7.2f} {item.monotone:>5.2f} "
               f"{item.shown:>5.2f} "
               f"{item.train_seconds:>8.1f}  {cells}")
+        drifts = " ".join(f"{'—' if name == item.attribute else f'{item.drifts[name]:.3f}':>10}" for name in names)
+        print(f"{'  of it drift':<55}{drifts}")
     if len({item.train_seed for item in reports}) > 1:
         print_seed_summary(reports, names)
     if show_means:
@@ -140,6 +150,21 @@ def print_seed_summary(reports: list[SliderReport], names: list[str]) -> None:
               + " ".join(cells))
 
 
+def print_prompt_edits(loaded: Any, attributes: list[str], seeds: int) -> None:
+    """The base model's low, neutral and high prompts per attribute (LoadedWorld.prompt_edit) as a −1, 0, +1 sweep:
+    the leaks a slider that copied its prompt difference exactly would show."""
+    from concept_sliders.slider_core import evaluation
+
+    print(f"\nprompt edits (low, neutral, high prompt on {seeds} seeds as strengths -1, 0, 1)")
+    for attribute in attributes:
+        effects = loaded.prompt_edit(attribute, seeds)
+        leaks = evaluation.deviation_ratios(effects, attribute)
+        drifts = evaluation.drift_ratios(effects, attribute)
+        print(f"{attribute:<11} rho {effects[attribute].pooled_rho:+.3f} change {effects[attribute].signed_effect:+.2f}  "
+              + " ".join(f"{name} {value:.3f} (drift {drifts[name]:.3f})" for name, value in leaks.items()),
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", default="blobs", help="blobs or shapes")
@@ -152,6 +177,8 @@ def main() -> None:
     parser.add_argument("--means", action="store_true", help="also print every attribute's mean per strength")
     parser.add_argument("--grids", type=Path, help="save each sweep's decoded grid as DIR/<world>_<attribute>.png")
     parser.add_argument("--json", type=Path, help="write the reports as JSON")
+    parser.add_argument("--prompt-edits", action="store_true",
+                        help="also print the base model's own prompt edit of each attribute, measured the same way")
     args = parser.parse_args()
     strengths = [float(value) for value in args.strengths.split(",")]
     if 0.0 not in strengths:
@@ -178,7 +205,10 @@ def main() -> None:
                 title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
                 save_grid(host, world.scenes.latent_to_image(sweep.samples), strengths,
                           args.grids / f"{world.name}_{attribute}_seed{train_seed}.png", title)
-    print_reports(world.name, reports, strengths, args.means)
+    if reports:
+        print_reports(world.name, reports, strengths, args.means)
+    if args.prompt_edits:
+        print_prompt_edits(loaded, args.attributes or list(world.prompts.SLIDERS), args.seeds)
     if args.json:
         args.json.write_text(json.dumps({"world": world.name, "strengths": strengths, "settings": settings,
                                          "reports": [asdict(item) for item in reports]}, indent=2))

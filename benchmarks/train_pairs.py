@@ -23,7 +23,6 @@ from typing import Any
 import torch
 
 REFERENCE_LR = 2e-4
-TOY_EQUIVALENT = 100.0
 STRENGTHS = [-2.0, -1.0, 0.0, 1.0, 2.0]
 
 
@@ -37,6 +36,7 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="skip the learning-rate (quality) lines")
     parser.add_argument("--only-sd15", choices=("separate", "joint"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from common import TOY_PAIR_LR_SCALE as TOY_EQUIVALENT
     from common import boot, device_name, report
 
     if args.only_sd15:

@@ -17,6 +17,7 @@ import torch
 from ..errors import SliderConfigError
 from . import model
 from .blobs import metrics as blob_metrics
+from .blobs import pairs as blob_pairs
 from .blobs import prompts as blob_prompts
 from .blobs import scenes as blob_scenes
 from .shapes import metrics as shape_metrics
@@ -36,6 +37,9 @@ class World:
     training_scenes: Callable[[int, torch.Generator], Any]  # (n, generator) → the entangled training Scenes
     unet_config: dict[str, Any]
     smallest_size: float  # metrics.measure's "size" of the world's smallest training object
+    # (measured attribute, count, seed) → (before, after) Scenes differing in that attribute alone, low → high
+    pair_scenes: Callable[[str, int, int], tuple[Any, Any]]
+    pair_attributes: tuple[str, ...]  # the measured attributes image pairs are made for
 
     def visible(self, size: torch.Tensor) -> torch.Tensor:
         """Whether each measured size still shows an object: at least half the smallest the base model was shown.
@@ -60,12 +64,24 @@ def _blob_training_scenes(n: int, generator: torch.Generator) -> Any:
     return blob_scenes.entangle_size_and_colour(blob_scenes.sample_scenes(n, generator), generator)
 
 
+_BLOB_PAIR_NAMES = {"size": "size", "brightness": "brightness", "x": "position"}  # measured → pairs.ATTRIBUTES
+
+
+def _blob_pair_scenes(attribute: str, count: int, seed: int) -> tuple[Any, Any]:
+    """The blob world's pairs by measured attribute name (its pairs module calls x "position", as its node does)."""
+    if attribute not in _BLOB_PAIR_NAMES:
+        raise SliderConfigError(f"no image pairs for blob attribute {attribute!r}; choose {', '.join(_BLOB_PAIR_NAMES)}")
+    return blob_pairs.pair_scenes(_BLOB_PAIR_NAMES[attribute], count, seed)
+
+
 WORLDS: dict[str, World] = {
     "blobs": World("blobs", blob_scenes, blob_metrics, blob_prompts, model.WEIGHTS_FILE, _blob_training_scenes,
-                   model.UNET_CONFIG, smallest_size=blob_scenes.RADIUS_RANGE[0]),
+                   model.UNET_CONFIG, smallest_size=blob_scenes.RADIUS_RANGE[0], pair_scenes=_blob_pair_scenes,
+                   pair_attributes=tuple(_BLOB_PAIR_NAMES)),
     "shapes": World("shapes", shape_scenes, shape_metrics, shape_prompts,
                     Path(shape_scenes.__file__).resolve().parent / "weights" / "shapes.safetensors",
-                    shape_scenes.training_scenes, model.UNET_CONFIG, smallest_size=shape_scenes.SIZE_RANGE[0]),
+                    shape_scenes.training_scenes, model.UNET_CONFIG, smallest_size=shape_scenes.SIZE_RANGE[0],
+                    pair_scenes=shape_prompts.pair_scenes, pair_attributes=tuple(shape_prompts.PAIR_ATTRIBUTES)),
 }
 
 

@@ -18,3 +18,20 @@ def test_entangled_scenes_make_large_blobs_mostly_red_and_small_ones_mostly_blue
     # only the colour's order changes: the shares are a permutation of the original ones, sizes untouched
     assert torch.equal(entangled.colour.sort(dim=1).values, plain.colour.sort(dim=1).values)
     assert torch.equal(entangled.radius, plain.radius)
+
+
+def test_every_worlds_image_pairs_move_their_attribute_and_keep_the_rest():
+    """A pair benchmark trusts each world's pairs to differ in the named attribute alone, as measured: the named
+    one rises by far more than any other moves, whatever the world."""
+    from slider_core.toyworld import worlds
+
+    for world in worlds.WORLDS.values():
+        for attribute in world.pair_attributes:
+            before, after = world.pair_scenes(attribute, 6, 1)
+            low, high = world.metrics.measure(world.scenes.render(before)), world.metrics.measure(
+                world.scenes.render(after))
+            spans = {name: values.max() - values.min() + 1e-3 for name, values in world.measured_training_scenes().items()}
+            moved = {name: float(((high[name] - low[name]) / spans[name]).mean()) for name in low}
+            assert moved[attribute] > 0.5, (world.name, attribute, moved)
+            others = [abs(value) for name, value in moved.items() if name != attribute]
+            assert max(others) < 0.1, (world.name, attribute, moved)

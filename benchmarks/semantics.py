@@ -25,7 +25,7 @@ Image Pairs at its defaults, the learning rate at its toy equivalent, on 6 of th
 new pair set per training seed) against their bars (ρ ≥ 0.9, change ≥ 3, leak ≤ 0.2).
 Usage: python benchmarks/semantics.py [--seeds N] [--only figures|bars] [--worlds blobs shapes] [--train-seeds 3]
 Figures about 10 minutes on two CPU cores; bars about a minute and a half per text slider and training seed and
-four to five minutes per pair slider (an hour per world at 3 training seeds).
+two and a half per pair slider (about 20 and 30 minutes for the two worlds at one training seed, 3× that at three).
 """
 from __future__ import annotations
 

@@ -16,15 +16,13 @@ from concept_sliders.nodes.host.toyworld import load_toyworld
 from concept_sliders.slider_core import evaluation
 from concept_sliders.slider_core.toyworld import measurement, worlds
 
+from .experiments import COMPOSED_AT
 from .host import Host
 
 # How every sweep is sampled: 20 Euler steps at CFG 4, the world's neutral prompt against "", seeds sharing noise
 # across strengths (as the semantic tests sample).
 SWEEP = dict(seed=0, steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", start_percent=0.0)
 PROMPT_INPUTS = ("model", "clip", "target", "positive", "negative", "preserve")
-
-
-COMPOSED_AT = 1.0  # the strength the other slider is held at in a composition sweep
 
 
 def node_defaults(host: Host, node_id: str = "ConceptSlidersTrainFromPrompts") -> dict[str, Any]:
@@ -45,7 +43,7 @@ class Sweep:
     table: dict[str, torch.Tensor]
     samples: torch.Tensor
     train_seconds: float
-    slider: Any = None
+    slider: Any
 
     def effects(self) -> dict[str, evaluation.SweepEffect]:
         return evaluation.sweep_effects(self.strengths, self.table)
@@ -90,8 +88,8 @@ class LoadedWorld:
         the base model)."""
         pixels = self.world.latent_size * 8
         latents, _ = self.host.node("ConceptSlidersSweep").sweep(
-            self.model if model is None else model, slider, self.positive, self.negative, rows=seeds, width=pixels, height=pixels,
-            strengths=", ".join(map(str, strengths)), **SWEEP)
+            self.model if model is None else model, slider, self.positive, self.negative, rows=seeds, width=pixels,
+            height=pixels, strengths=", ".join(map(str, strengths)), **SWEEP)
         samples = latents["samples"]
         return measurement.sweep_table(samples, strengths, self.world.metrics.measure), samples
 
@@ -110,9 +108,9 @@ class LoadedWorld:
         sampler = self.host.node("KSampler")
         rows = []
         with torch.no_grad():
-            for prompt in (low, self.world.prompts.TARGET, high):
+            for conditioning in (encode(self.clip, low)[0], self.positive, encode(self.clip, high)[0]):
                 (out,) = sampler.sample(self.model, SWEEP["seed"], SWEEP["steps"], SWEEP["cfg"], SWEEP["sampler_name"],
-                                        SWEEP["scheduler"], encode(self.clip, prompt)[0], self.negative, latent)
+                                        SWEEP["scheduler"], conditioning, self.negative, latent)
                 rows.append(self.world.metrics.measure(out["samples"]))
         table = {name: torch.stack([row[name] for row in rows]) for name in rows[0]}
         return evaluation.sweep_effects([-1.0, 0.0, 1.0], table)

@@ -26,11 +26,11 @@ def test_every_worlds_image_pairs_move_their_attribute_and_keep_the_rest():
     from slider_core.toyworld import worlds
 
     for world in worlds.WORLDS.values():
+        spans = {name: values.max() - values.min() + 1e-3 for name, values in world.measured_training_scenes().items()}
         for attribute in world.pair_attributes:
             before, after = world.pair_scenes(attribute, 6, 1)
             low, high = world.metrics.measure(world.scenes.render(before)), world.metrics.measure(
                 world.scenes.render(after))
-            spans = {name: values.max() - values.min() + 1e-3 for name, values in world.measured_training_scenes().items()}
             moved = {name: float(((high[name] - low[name]) / spans[name]).mean()) for name in low}
             assert moved[attribute] > 0.5, (world.name, attribute, moved)
             others = [abs(value) for name, value in moved.items() if name != attribute]

@@ -100,6 +100,7 @@ class TrainSliderFromImagePairs:
                 "after_conditioning": ("CONDITIONING", {"tooltip": "Instead of after_prompt: the conditioning the "
                                                                    "'after' images are denoised with."}),
                 **training_inputs.transformer_inputs(DEFAULTS),
+                **training_inputs.noise_range_inputs(DEFAULTS),
                 **training_inputs.preview_inputs("the 'after' prompt (without CFG)"),
             },
         }
@@ -112,17 +113,20 @@ class TrainSliderFromImagePairs:
               after_latent: dict[str, torch.Tensor] | None = None, before_conditioning: Any = None,
               after_conditioning: Any = None, include_mlp: bool = DEFAULT_INCLUDE_MLP,
               frozen_up: bool = DEFAULTS.frozen_up,
+              noise_min: float = DEFAULTS.noise_range[0], noise_max: float = DEFAULTS.noise_range[1],
               preview_every: int = training_inputs.PREVIEW_DEFAULTS.every,
               preview_strength: float = training_inputs.PREVIEW_DEFAULTS.strength,
               preview_steps: int = training_inputs.PREVIEW_DEFAULTS.steps,
               ) -> tuple[Slider, torch.Tensor, Any, torch.Tensor]:
         check_numbers(TrainSliderFromImagePairs, rank=rank, alpha=alpha, steps=steps, learning_rate=learning_rate,
                       seed=seed, resolution=resolution, batch_size=batch_size, preview_every=preview_every,
-                      preview_strength=preview_strength, preview_steps=preview_steps)
+                      preview_strength=preview_strength, preview_steps=preview_steps, noise_min=noise_min,
+                      noise_max=noise_max)
+        noise_range = training_inputs.noise_range(TrainSliderFromImagePairs.DISPLAY_NAME, noise_min, noise_max)
         config = PairSliderConfig(steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha,
                                   strengths=tuple(parse_strengths(strengths, "strengths", "1, 2", positive=True)),
                                   batch_size=batch_size, seed=seed, gradient_checkpointing=gradient_checkpointing,
-                                  frozen_up=frozen_up)
+                                  frozen_up=frozen_up, noise_range=noise_range)
         architecture = require_trainable(models.model_architecture(model), models.model_label(model))
         prompts = [_side(clip, before_prompt, before_conditioning, "before"),
                    _side(clip, after_prompt, after_conditioning, "after")]

@@ -5,7 +5,6 @@ from typing import Any
 
 import torch
 
-from ..slider_core.errors import SliderConfigError
 from ..slider_core.model.architectures import require_trainable
 from ..slider_core.model.module_selection import DEFAULT_INCLUDE_MLP
 from ..slider_core.model.slider import Slider
@@ -101,14 +100,7 @@ class TrainSliderFromPrompts:
                     "tooltip": "Rescale the guided target: none (the paper), positive_norm (to the positive "
                                "prediction's norm, the reference's FLUX sliders), anchor_stats (to the anchor "
                                "prediction's mean and std, ai-toolkit)."}),
-                "noise_min": ("FLOAT", {
-                    "default": DEFAULTS.noise_range[0], "min": 0.0, "max": 1.0, "step": 0.05,
-                    "tooltip": "The least noisy part of the schedule trained at, as a fraction of its timesteps "
-                               "(0 = clean, 1 = pure noise). 0.75 for position and layout sliders, which form at "
-                               "high noise; keep 0 for detail and texture, which form late."}),
-                "noise_max": ("FLOAT", {
-                    "default": DEFAULTS.noise_range[1], "min": 0.0, "max": 1.0, "step": 0.05,
-                    "tooltip": "The noisiest part of the schedule trained at (1 = pure noise); above noise_min."}),
+                **training_inputs.noise_range_inputs(DEFAULTS),
                 **training_inputs.preview_inputs("the target"),
             },
         }
@@ -130,9 +122,7 @@ class TrainSliderFromPrompts:
                       learning_rate=learning_rate, seed=seed, resolution=resolution, batch_size=batch_size,
                       preview_every=preview_every, preview_strength=preview_strength, preview_steps=preview_steps,
                       noise_min=noise_min, noise_max=noise_max)
-        if noise_min >= noise_max:
-            raise SliderConfigError(f"{TrainSliderFromPrompts.DISPLAY_NAME}: noise_min {noise_min:g} is not below "
-                                    f"noise_max {noise_max:g}; give noise_min < noise_max (e.g. 0.5 and 1)")
+        noise_range = training_inputs.noise_range(TrainSliderFromPrompts.DISPLAY_NAME, noise_min, noise_max)
         prompts = SliderPrompts(target=target, positive=positive, negative=negative,
                                 preserve=preserve.splitlines(), anchor=anchor.strip() or None)
         pixels = models.training_resolution(model, resolution)
@@ -142,7 +132,7 @@ class TrainSliderFromPrompts:
             steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, eta=guidance, batch_size=batch_size,
             seed=seed, latent_size=(latent, latent), bidirectional=bidirectional, trajectory=trajectory,
             gradient_checkpointing=gradient_checkpointing, goal_normalisation=goal_normalisation,
-            frozen_up=frozen_up, noise_range=(noise_min, noise_max),
+            frozen_up=frozen_up, noise_range=noise_range,
             trajectory_cfg=1.0 if architecture.distilled_guidance else DEFAULTS.trajectory_cfg)
         paths, rows = models.slider_targets(model, train_method, include_conv, include_mlp)
         stems = models.kohya_stems(model, paths)

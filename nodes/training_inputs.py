@@ -10,6 +10,7 @@ import torch
 
 from ..slider_core.charts.loss_curve import loss_curve
 from ..slider_core.charts.preview_strip import previews_off
+from ..slider_core.errors import SliderConfigError
 from ..slider_core.model.module_selection import (
     DEFAULT_INCLUDE_CONV,
     DEFAULT_INCLUDE_MLP,
@@ -86,6 +87,28 @@ def transformer_inputs(defaults: RunConfig) -> Inputs:
                                   "tooltip": "The reference's FLUX parametrisation: lora_up a fixed random "
                                              "orthonormal frame, only lora_down trained."}),
     }
+
+
+def noise_range_inputs(defaults: RunConfig) -> Inputs:
+    """The part of the noise schedule trained at; optional, so saved workflows keep their widget order."""
+    return {
+        "noise_min": ("FLOAT", {
+            "default": defaults.noise_range[0], "min": 0.0, "max": 1.0, "step": 0.05,
+            "tooltip": "The least noisy part of the schedule trained at, as a fraction of its timesteps "
+                       "(0 = clean, 1 = pure noise). 0.75 for position and layout sliders, which form at "
+                       "high noise; keep 0 for detail and texture, which form late."}),
+        "noise_max": ("FLOAT", {
+            "default": defaults.noise_range[1], "min": 0.0, "max": 1.0, "step": 0.05,
+            "tooltip": "The noisiest part of the schedule trained at (1 = pure noise); above noise_min."}),
+    }
+
+
+def noise_range(node: str, noise_min: float, noise_max: float) -> tuple[float, float]:
+    """(noise_min, noise_max), refused with both values named unless the first is below the second."""
+    if noise_min >= noise_max:
+        raise SliderConfigError(f"{node}: noise_min {noise_min:g} is not below noise_max {noise_max:g}; give "
+                                f"noise_min < noise_max (e.g. 0.5 and 1)")
+    return noise_min, noise_max
 
 
 def preview_inputs(prompt: str) -> Inputs:

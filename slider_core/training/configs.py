@@ -47,9 +47,12 @@ class RunConfig:
     gradient_checkpointing: bool = False
     frozen_up: bool = False
     """The reference's FLUX parametrisation: lora_up a fixed random orthonormal frame, only lora_down trained."""
+    noise_range: tuple[float, float] = (0.0, 1.0)
+    """The part of the noise schedule x_t is drawn from, as fractions of its timesteps (0 clean, 1 pure noise)."""
 
     def __post_init__(self) -> None:
         self.seed = fold_seed(self.seed)
+        self.noise_range = check_noise_range(self.noise_range)
         require([
             (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
             (finite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE,
@@ -82,8 +85,6 @@ class TextSliderConfig(RunConfig):
     goal_normalisation: str = "none"
     """Rescale the guided target: "positive_norm" to the norm of the positive prediction (the reference's FLUX
     sliders), "anchor_stats" to the anchor prediction's mean and std (ai-toolkit), "none" as the paper."""
-    noise_range: tuple[float, float] = (0.0, 1.0)
-    """The part of the noise schedule x_t is drawn from, as fractions of its timesteps (0 clean, 1 pure noise)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -92,7 +93,6 @@ class TextSliderConfig(RunConfig):
             (finite(self.trajectory_cfg) and self.trajectory_cfg >= 0,
              f"trajectory cfg must be a finite number ≥ 0, got {self.trajectory_cfg!r}"),
         ])
-        self.noise_range = check_noise_range(self.noise_range)
         if self.trajectory_steps is None:
             self.trajectory_steps = 50 if self.trajectory == "rollout" else 20
         check_choice("trajectory", self.trajectory, TRAJECTORIES)

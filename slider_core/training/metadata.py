@@ -41,5 +41,6 @@ def pair_slider_metadata(architecture: str | None, title: str, train_method: str
         architecture=architecture, title=title, train_method=train_method, positive=after_prompt,
         negative=before_prompt, recommended_start=RECOMMENDED_START,
         extra={**(extra or {}), "scales": format_strengths(strengths), "steps": str(config.steps),
-               "learning_rate": f"{config.learning_rate:g}", "resolution": resolution},
+               "learning_rate": f"{config.learning_rate:g}", "noise_range": "{:g}-{:g}".format(*config.noise_range),
+               "resolution": resolution},
     )

@@ -1,8 +1,9 @@
 """The image-pair slider training loop (host-agnostic; the host supplies a Denoiser and model-space latents).
 
 For a pair (x_A "before", x_B "after") noised with the same ε at the same σ (σ uniform over the model's discrete
-σ table), the slider at strength s is trained on the paper's visual-slider loss, in the model's own prediction
-space (noise.py: for an ε model the target is ε itself, for a flow model the velocity ε − x₀)
+σ table, or over its `noise_range` part), the slider at strength s is trained on the paper's visual-slider loss,
+in the model's own prediction space (noise.py: for an ε model the target is ε itself, for a flow model the
+velocity ε − x₀)
 
     L = ‖ε_θ₋ₛ(x_A,t, σ, c_A) − ε‖² + ‖ε_θ₊ₛ(x_B,t, σ, c_B) − ε‖²
 
@@ -24,6 +25,7 @@ from ..data.pair_latents import check_pairs
 from ..errors import SliderConfigError
 from .configs import PairSliderConfig
 from .denoiser import Denoiser
+from .latent_sources import noise_window
 from .objectives import image_pair_loss
 from .previews import PreviewPrompt, Previews
 from .run import StepCallback, TrainingRun, TrainResult, check_finite, training_run
@@ -82,6 +84,7 @@ def _optimise(run: TrainingRun, steps: range, before: torch.Tensor, after: torch
     after = after.detach().to(device)
     schedule = counted.schedule
     sigma_table = schedule.sigmas
+    window = noise_window(len(sigma_table), config.noise_range)
     sampler = PairSampler(before.shape[0], generator)
     batch = config.batch_size
     prompts = [prompt_ids[0]] * batch + [prompt_ids[1]] * batch
@@ -89,7 +92,7 @@ def _optimise(run: TrainingRun, steps: range, before: torch.Tensor, after: torch
         indices = torch.tensor(sampler.take(batch))
         drawn = config.strengths[int(torch.randint(len(config.strengths), (1,), generator=generator))]
         level = torch.full((batch,), drawn) if pair_strengths is None else pair_strengths[indices].float()
-        sigma = sigma_table[torch.randint(len(sigma_table), (batch,), generator=generator)]
+        sigma = sigma_table[torch.randint(window.start, window.stop, (batch,), generator=generator)]
         noise = torch.randn((batch, *before.shape[1:]), generator=generator).to(device=device, dtype=before.dtype)
         sigma = sigma.to(device)
         clean = torch.cat([before[indices.to(device)], after[indices.to(device)]])

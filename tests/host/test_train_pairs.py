@@ -94,6 +94,15 @@ def test_same_seed_same_slider_on_cpu(host, toy, size_pairs):
     assert not all(torch.equal(first.deltas[k].up, third.deltas[k].up) for k in first.deltas)
 
 
+def test_a_noise_range_trains_a_different_slider_and_is_recorded_in_the_file(host, toy, size_pairs):
+    """Same seed, same pairs and noise: only the noise levels differ, so the slider must too, and whoever loads the
+    file can read how it was trained."""
+    whole, _, _, _ = train(host, toy, size_pairs, steps=4)
+    noisy_end, _, _, _ = train(host, toy, size_pairs, steps=4, noise_min=0.75)
+    assert whole.metadata.extra["noise_range"] == "0-1" and noisy_end.metadata.extra["noise_range"] == "0.75-1"
+    assert not all(torch.equal(whole.deltas[k].up, noisy_end.deltas[k].up) for k in whole.deltas)
+
+
 class RecordingVAE:
     """A stand-in VAE with the host VAE's encode(pixels) contract: pixels (B, H, W, 3) in [0, 1] → raw LATENT
     (B, 4, H/8, W/8), here the toy world's channel layout (RGB + a coverage channel) averaged over 8x8 cells."""
@@ -143,6 +152,8 @@ def latent(count: int, channels: int = 4, size: int = 16) -> dict[str, torch.Ten
     ({"before_latent": latent(2), "after_latent": latent(2), "strengths": "0"}, "not in \\(0, 10\\]"),
     ({"before_latent": latent(2), "after_latent": latent(2), "strengths": "1, big"}, "entry 'big' is not a number"),
     ({"before_latent": latent(2), "after_latent": latent(2), "train_method": "everything"}, "unknown train method"),
+    ({"before_latent": latent(2), "after_latent": latent(2), "noise_min": 0.8, "noise_max": 0.5},
+     "Train Slider From Image Pairs: noise_min 0.8 is not below noise_max 0.5"),
 ])
 @pytest.mark.bad_input("mismatched image pair")
 def test_bad_inputs_are_clear_errors_naming_the_input(host, toy, inputs, message):

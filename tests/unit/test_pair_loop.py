@@ -105,6 +105,14 @@ def test_before_is_evaluated_at_minus_s_and_after_at_plus_s(monkeypatch, batchin
         assert torch.allclose((x[:2] - before) / spread, (x[2:] - after) / spread, atol=1e-5)  # x_A rows first
 
 
+def test_pairs_are_noised_only_inside_the_noise_range():
+    _, steps, _ = run_oracle(PairSliderConfig(steps=60, learning_rate=1e-3, noise_range=(0.75, 1.0)))
+    drawn = torch.cat([sigma for _, sigma, _, _ in steps])
+    assert drawn.min() >= SIGMAS[750] and drawn.max() <= SIGMAS[-1]
+    _, whole, _ = run_oracle(PairSliderConfig(steps=60, learning_rate=1e-3))
+    assert torch.cat([sigma for _, sigma, _, _ in whole]).min() < SIGMAS[750], "the default spans the schedule"
+
+
 def test_multi_level_scales_are_drawn_per_step_from_the_list(monkeypatch):
     config = PairSliderConfig(steps=60, learning_rate=1e-3, strengths=(1.0, 2.0))
     _, steps, _ = run_oracle(config, monkeypatch)
@@ -183,6 +191,7 @@ def test_pair_sampler_visits_every_pair_equally():
     ({"steps": 0}, "steps must be at least 1"),
     ({"learning_rate": 0.0}, r"learning rate must be a finite number in \(0, 1\]"),
     ({"batch_size": 0}, "batch size must be at least 1"),
+    ({"noise_range": (0.9, 0.2)}, "noise range must be two numbers 0 ≤ low < high ≤ 1"),
 ])
 @pytest.mark.bad_input("bad training setting")
 def test_pair_config_is_validated(settings, message):

@@ -11,11 +11,6 @@ from typing import Any
 
 from harness.host import Host
 
-# The toy UNet is far smaller than SD's, so its image-pair learning-rate curve sits higher: this factor maps the
-# reference's 2e-4, which breaks SD image sliders, onto the toy world's breaking point (benchmarks/README.md,
-# "Image-pair sliders"), so the node's default × this is the toy world's equivalent of the default.
-TOY_PAIR_LR_SCALE = 100.0
-
 
 def boot() -> Host:
     return Host()

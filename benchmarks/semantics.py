@@ -197,9 +197,7 @@ def print_pair_bars(loaded: Any, seeds: int, train_seeds: int) -> None:
     """One row per image-pair attribute of the world: Train Slider From Image Pairs at its defaults on PAIRS pairs,
     pairs and training from each training seed, the learning rate at its toy-world equivalent (the node's default
     is set for SD-size models, under which the toy UNet learns nothing: benchmarks/README.md)."""
-    from common import TOY_PAIR_LR_SCALE
-
-    rate = {"learning_rate": loaded.pair_settings()["learning_rate"] * TOY_PAIR_LR_SCALE}
+    rate = {"learning_rate": loaded.toy_pair_settings()["learning_rate"]}
     print(f"image-pair sliders ({PAIRS} pairs, learning rate {rate['learning_rate']:g}, the default's toy "
           f"equivalent), ", end="")
     print_header(*PAIR_BARS, f" {'train s':>8}")

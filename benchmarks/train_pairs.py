@@ -36,7 +36,6 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="skip the learning-rate (quality) lines")
     parser.add_argument("--only-sd15", choices=("separate", "joint"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from common import TOY_PAIR_LR_SCALE as TOY_EQUIVALENT
     from common import boot, device_name, report
 
     if args.only_sd15:
@@ -49,6 +48,8 @@ def main() -> None:
     from concept_sliders.slider_core.toyworld import measurement
     from concept_sliders.slider_core.toyworld.blobs import metrics
     from concept_sliders.slider_core.training.configs import PairSliderConfig
+
+    from harness.world_sliders import TOY_PAIR_LR_SCALE as TOY_EQUIVALENT
 
     default_lr = PairSliderConfig.learning_rate
     model, clip = load_toyworld()

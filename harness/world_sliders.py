@@ -24,6 +24,11 @@ from .host import Host
 SWEEP = dict(seed=0, steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", start_percent=0.0)
 PROMPT_INPUTS = ("model", "clip", "target", "positive", "negative", "preserve")
 
+# The toy UNet is far smaller than SD's, so its image-pair learning-rate curve sits higher: this factor maps the
+# reference's 2e-4, which breaks SD image sliders, onto the toy world's breaking point (benchmarks/README.md,
+# "Image-pair sliders"), so the node's default × this is the toy world's equivalent of the default.
+TOY_PAIR_LR_SCALE = 100.0
+
 
 def node_defaults(host: Host, node_id: str = "ConceptSlidersTrainFromPrompts") -> dict[str, Any]:
     """A training node's widget defaults, required and optional, read from its INPUT_TYPES (the prompts and links
@@ -74,6 +79,12 @@ class LoadedWorld:
     def pair_settings(self) -> dict[str, Any]:
         """Train Slider From Image Pairs' node defaults."""
         return node_defaults(self.host, "ConceptSlidersTrainFromImagePairs")
+
+    def toy_pair_settings(self) -> dict[str, Any]:
+        """Train Slider From Image Pairs' node defaults with the learning rate at its toy-world equivalent (at the
+        SD default the toy UNet learns nothing)."""
+        settings = self.pair_settings()
+        return settings | {"learning_rate": settings["learning_rate"] * TOY_PAIR_LR_SCALE}
 
     def train(self, spec: dict[str, str], settings: dict[str, Any]) -> tuple[Any, float]:
         """(slider, seconds) of Train Slider From Prompts on `spec` (target/positive/negative/preserve)."""

@@ -1,4 +1,5 @@
-"""Measure one text slider per attribute of a toy world, trained at Train Slider From Prompts' node defaults.
+"""Measure one text slider per attribute of a toy world, trained at Train Slider From Prompts' node defaults
+(with --pairs N: one image-pair slider per pair attribute, Train Slider From Image Pairs on N pairs).
 
 For every slider in the world's SLIDERS (slider_core/toyworld/worlds.py): train it in the real host with the
 node's own INPUT_TYPES defaults (only the resolution is set, to the world's latent size; --set NAME=VALUE
@@ -30,7 +31,7 @@ A measurement, not a test: nothing here passes or fails. About a minute and a ha
 
     .venv/bin/python scripts/world_report.py --world shapes [--attributes x y] [--strengths -2,-1,0,1,2]
         [--seeds 16] [--train-seeds 3] [--set guidance=2 --set steps=1000 ...] [--means] [--grids DIR] [--json FILE]
-        [--prompt-edits]
+        [--prompt-edits] [--pairs 6]
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def apply_overrides(settings: dict[str, Any], overrides: list[str]) -> dict[str,
     for item in overrides:
         name, _, text = item.partition("=")
         if name not in settings:
-            raise SystemExit(f"--set {item}: no widget {name!r}; Train Slider From Prompts has {sorted(settings)}")
+            raise SystemExit(f"--set {item}: no widget {name!r}; the training node has {sorted(settings)}")
         default = settings[name]
         if isinstance(default, bool):
             if text.lower() not in ("true", "false"):
@@ -177,6 +178,10 @@ def main() -> None:
     parser.add_argument("--means", action="store_true", help="also print every attribute's mean per strength")
     parser.add_argument("--grids", type=Path, help="save each sweep's decoded grid as DIR/<world>_<attribute>.png")
     parser.add_argument("--json", type=Path, help="write the reports as JSON")
+    parser.add_argument("--pairs", type=int, default=0, metavar="N",
+                        help="measure image-pair sliders instead: Train Slider From Image Pairs on N of the world's "
+                             "pairs per pair attribute (a new pair set per training seed), its learning rate at the "
+                             "toy equivalent; --set then overrides that node's widgets")
     parser.add_argument("--prompt-edits", action="store_true",
                         help="also print the base model's own prompt edit of each attribute, measured the same way")
     args = parser.parse_args()
@@ -190,19 +195,23 @@ def main() -> None:
 
     loaded = LoadedWorld.load(host, args.world)
     world = loaded.world
-    settings = apply_overrides(loaded.settings(), args.set)
+    settings = apply_overrides(loaded.toy_pair_settings() if args.pairs else loaded.settings(), args.set)
     print(f"training settings: {settings}", flush=True)
     reports = []
-    for attribute in args.attributes or list(world.prompts.SLIDERS):
-        spec = world.prompts.SLIDERS[attribute]
+    for attribute in args.attributes or list(world.pair_attributes if args.pairs else world.prompts.SLIDERS):
         for train_seed in range(args.train_seeds):
-            sweep = loaded.measure(spec, settings | {"seed": train_seed}, strengths, args.seeds)
+            if args.pairs:
+                sweep = loaded.measure_pairs(attribute, args.pairs, train_seed, strengths, args.seeds, settings)
+                title = f"{world.name}: {attribute} from {args.pairs} image pairs"
+            else:
+                spec = world.prompts.SLIDERS[attribute]
+                sweep = loaded.measure(spec, settings | {"seed": train_seed}, strengths, args.seeds)
+                title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
             reports.append(report(attribute, train_seed, sweep, world.visible(sweep.table["size"])))
             print(f"{attribute} (training seed {train_seed}): rho {reports[-1].rho:+.3f}, "
                   f"change {reports[-1].change:+.2f} sd, shown {reports[-1].shown:.2f}, "
                   f"trained in {sweep.train_seconds:.0f} s", flush=True)
             if args.grids:
-                title = f"{world.name}: {spec['negative']} <-> {spec['positive']}"
                 save_grid(host, world.scenes.latent_to_image(sweep.samples), strengths,
                           args.grids / f"{world.name}_{attribute}_seed{train_seed}.png", title)
     if reports:

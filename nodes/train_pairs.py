@@ -100,7 +100,9 @@ class TrainSliderFromImagePairs:
                 "after_conditioning": ("CONDITIONING", {"tooltip": "Instead of after_prompt: the conditioning the "
                                                                    "'after' images are denoised with."}),
                 **training_inputs.transformer_inputs(DEFAULTS),
-                **training_inputs.noise_range_inputs(DEFAULTS),
+                **training_inputs.noise_range_inputs(
+                    DEFAULTS, "Keep 0 as a rule: 0.75 makes position pairs move further, but the slider then "
+                              "redraws the pairs' own scenes (objects grow or vanish at high strengths)."),
                 **training_inputs.preview_inputs("the 'after' prompt (without CFG)"),
             },
         }

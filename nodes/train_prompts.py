@@ -100,7 +100,9 @@ class TrainSliderFromPrompts:
                     "tooltip": "Rescale the guided target: none (the paper), positive_norm (to the positive "
                                "prediction's norm, the reference's FLUX sliders), anchor_stats (to the anchor "
                                "prediction's mean and std, ai-toolkit)."}),
-                **training_inputs.noise_range_inputs(DEFAULTS),
+                **training_inputs.noise_range_inputs(
+                    DEFAULTS, "0.75 for position and layout sliders, which form at high noise; keep 0 for detail "
+                              "and texture, which form late."),
                 **training_inputs.preview_inputs("the target"),
             },
         }

@@ -89,14 +89,14 @@ def transformer_inputs(defaults: RunConfig) -> Inputs:
     }
 
 
-def noise_range_inputs(defaults: RunConfig) -> Inputs:
-    """The part of the noise schedule trained at; optional, so saved workflows keep their widget order."""
+def noise_range_inputs(defaults: RunConfig, advice: str) -> Inputs:
+    """The part of the noise schedule trained at; optional, so saved workflows keep their widget order. `advice`
+    is what the node's measurements say about raising noise_min (benchmarks/README.md), which differs by node."""
     return {
         "noise_min": ("FLOAT", {
             "default": defaults.noise_range[0], "min": 0.0, "max": 1.0, "step": 0.05,
             "tooltip": "The least noisy part of the schedule trained at, as a fraction of its timesteps "
-                       "(0 = clean, 1 = pure noise). 0.75 for position and layout sliders, which form at "
-                       "high noise; keep 0 for detail and texture, which form late."}),
+                       f"(0 = clean, 1 = pure noise). {advice}"}),
         "noise_max": ("FLOAT", {
             "default": defaults.noise_range[1], "min": 0.0, "max": 1.0, "step": 0.05,
             "tooltip": "The noisiest part of the schedule trained at (1 = pure noise); above noise_min."}),

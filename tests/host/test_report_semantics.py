@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from ci_share import ON_2024_SNAPSHOT
 from concept_sliders.nodes import report as report_node
 from concept_sliders.slider_core.report.verdicts import judge
 from concept_sliders.slider_core.toyworld.blobs import metrics
@@ -66,18 +67,21 @@ def agreement(report, attribute: str) -> float:
     return evaluation.spearman(measurement.efficacy.double().flatten(), attributes[attribute].flatten())
 
 
+@ON_2024_SNAPSHOT
 def test_the_reports_score_follows_the_size_the_world_measures(size_report):
     rho = agreement(size_report, "size")
     print(f"\nreport vs measured size: rho {rho:.3f}")
     assert rho >= AGREEMENT
 
 
+@ON_2024_SNAPSHOT
 def test_the_reports_score_follows_the_brightness_the_world_measures(brightness_report):
     rho = agreement(brightness_report, "brightness")
     print(f"\nreport vs measured brightness: rho {rho:.3f}")
     assert rho >= AGREEMENT
 
 
+@ON_2024_SNAPSHOT
 def test_the_reports_locality_ranks_the_preserved_slider_below_the_unpreserved(world, size_report):
     unpreserved = measured_report(world, world.train(experiments.SIZE, experiments.PLAIN), PAIR)
     preserved_leak = max(size_report[1].leaks[PAIR])
@@ -86,6 +90,7 @@ def test_the_reports_locality_ranks_the_preserved_slider_below_the_unpreserved(w
     assert preserved_leak < unpreserved_leak
 
 
+@ON_2024_SNAPSHOT
 @pytest.mark.parametrize(("which", "attribute"), [("size", "size"), ("brightness", "brightness")])
 def test_the_calibrated_range_stays_where_the_attribute_still_moves(request, which, attribute):
     measurement, verdict, attributes = request.getfixturevalue(f"{which}_report")
@@ -101,12 +106,14 @@ def test_the_calibrated_range_stays_where_the_attribute_still_moves(request, whi
             assert (means[index] - means[inner]) * (1 if strength > 0 else -1) > 0, (strength, means.tolist())
 
 
+@ON_2024_SNAPSHOT
 def test_a_slider_trained_one_step_has_no_measurable_effect(world):
     _, verdict, _ = measured_report(world, world.train(experiments.SIZE, experiments.SIZE_COLOURS, steps=1))
     print("\n" + verdict.messages[0])
     assert verdict.messages[0].startswith("no measurable effect") and verdict.strength_range is None
 
 
+@ON_2024_SNAPSHOT
 def test_an_over_driven_slider_is_called_over_driven(world):
     _, verdict, _ = measured_report(world, world.train(experiments.SIZE, experiments.SIZE_COLOURS, guidance=40.0))
     print("\n" + "\n".join(verdict.messages))

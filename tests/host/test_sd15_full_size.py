@@ -4,18 +4,17 @@ CheckpointLoaderSimple, and both shipped SD1.5 graphs run in the host's executor
 64 px. Each test prints its time and the peak memory it added to the process.
 
 It costs minutes of CPU per host (renoise training samples clean latents from the full UNet), so CI runs it once,
-in the newest host (ComfyUI 0.33, what users run); on the 2024 snapshot it is skipped unless
-CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE=1 (it passes there too)."""
+in the newest host (ComfyUI 0.33, what users run; ci_share.py): on the 2024 snapshot it is skipped unless
+CONCEPT_SLIDERS_HEAVY_EVERYWHERE=1 (it passes there too)."""
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
-import comfy.supported_models
 import numpy as np
 import pytest
 import torch
+from ci_share import ON_NEWEST_HOST
 from concept_sliders.slider_core.io.slider_files import load_slider
 from PIL import Image
 from workflow_files import WORKFLOW_DIR, api_twin
@@ -26,10 +25,7 @@ from harness.sliders import random_slider
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(comfy.supported_models, "Flux")
-                       and os.environ.get("CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE") != "1",
-                       reason="full-size SD1.5 runs once per CI, in the newest host; "
-                              "CONCEPT_SLIDERS_FULL_SIZE_EVERYWHERE=1 runs it in this one too"),
+    ON_NEWEST_HOST,
 ]
 CHECKPOINT = "sd15_random_weights.safetensors"
 PIXELS = 64

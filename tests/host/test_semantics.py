@@ -28,10 +28,11 @@ also turns blobs red (test_preserving_colours_reduces_colour_leak). Thresholds, 
 from __future__ import annotations
 
 import pytest
+from ci_share import ON_2024_SNAPSHOT
 
 from harness import experiments
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ON_2024_SNAPSHOT]
 
 evaluation = experiments.evaluation
 

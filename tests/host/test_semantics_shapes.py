@@ -18,12 +18,13 @@ to show the entanglement at all.
 from __future__ import annotations
 
 import pytest
+from ci_share import ON_NEWEST_HOST
 
 from harness import experiments
 
 evaluation = experiments.evaluation
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ON_NEWEST_HOST]
 
 RHO = 0.95
 CHANGE = 6.0

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from ci_share import ON_2024_SNAPSHOT
 from concept_sliders.slider_core import errors, evaluation
 from concept_sliders.slider_core.data.images import fit_images
 from concept_sliders.slider_core.toyworld import measurement
@@ -191,6 +192,7 @@ LOCALITY_RATIO = 0.35
 
 
 @pytest.mark.slow
+@ON_2024_SNAPSHOT
 def test_size_pairs_give_a_size_slider_that_leaves_other_attributes(host, toy, size_pairs):
     """6 pairs that differ only in blob size → a slider whose sweep (−2…2, 16 seeds sharing noise across
     strengths, 'a blob', CFG 4, 20 Euler steps) grows the blob monotonically on every seed (median ρ ≥ 0.9) and

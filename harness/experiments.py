@@ -80,7 +80,7 @@ class ToyWorld:
         latents, _ = self.host.node("ConceptSlidersSweep").sweep(
             self.model if model is None else model, slider, self.positive, self.negative, seed=0, rows=self.seeds,
             steps=20, cfg=4.0, sampler_name="euler", scheduler="normal", width=128, height=128,
-            strengths=", ".join(map(str, STRENGTHS)), start_percent=0.0)
+            strengths=", ".join(map(str, STRENGTHS)), start_percent=0.0, rows_per_batch=self.seeds)
         return measurement.sweep_table(latents["samples"], STRENGTHS, metrics.measure)
 
     def effects(self, slider: Any, model: Any = None) -> dict[str, Any]:

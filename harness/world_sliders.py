@@ -100,7 +100,7 @@ class LoadedWorld:
         pixels = self.world.latent_size * 8
         latents, _ = self.host.node("ConceptSlidersSweep").sweep(
             self.model if model is None else model, slider, self.positive, self.negative, rows=seeds, width=pixels,
-            height=pixels, strengths=", ".join(map(str, strengths)), **SWEEP)
+            height=pixels, strengths=", ".join(map(str, strengths)), rows_per_batch=seeds, **SWEEP)
         samples = latents["samples"]
         return measurement.sweep_table(samples, strengths, self.world.metrics.measure), samples
 

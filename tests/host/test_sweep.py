@@ -29,11 +29,12 @@ def setup(host):
     return model, random_slider(model), conditioning(model, 3), conditioning(model, 4)
 
 
-def run_sweep(host, setup, strengths="-3, 0, 3", rows=1, seed=7, sampler="euler", start_percent=0.0):
+def run_sweep(host, setup, strengths="-3, 0, 3", rows=1, seed=7, sampler="euler", start_percent=0.0,
+              rows_per_batch=1):
     model, slider, positive, negative = setup
     latents, text = host.node("ConceptSlidersSweep").sweep(
         model, slider, positive, negative, seed, rows, STEPS, 4.0, sampler, "normal", SIZE, SIZE, strengths,
-        start_percent)
+        start_percent, rows_per_batch)
     return latents["samples"], text
 
 
@@ -57,6 +58,20 @@ def test_sweep_is_row_major_and_strength_zero_is_exactly_ksampler(host, setup):
     assert not torch.equal(samples[0], samples[3]), "rows must use different seeds"
     for a, b in ((0, 1), (1, 2), (0, 2)):
         assert not torch.allclose(samples[a], samples[b], atol=1e-3), f"strength columns {a} and {b} coincide"
+
+
+def test_batched_rows_are_the_one_by_one_images(host, setup):
+    """Three seeds in batches of two (one full, one short): the same grid, in the same order, as one seed at a
+    time, up to float rounding (a deterministic sampler)."""
+    single, _ = run_sweep(host, setup, "-3, 0, 3", rows=3)
+    batched, _ = run_sweep(host, setup, "-3, 0, 3", rows=3, rows_per_batch=2)
+    assert batched.shape == single.shape
+    assert torch.allclose(batched, single, atol=1e-4, rtol=1e-4), (batched - single).abs().max()
+
+
+def test_rows_per_batch_below_one_is_refused_by_name(host, setup):
+    with pytest.raises(Exception, match="rows_per_batch is 0"):
+        run_sweep(host, setup, rows_per_batch=0)
 
 
 def test_each_row_shares_its_noise_across_strengths(host, setup):

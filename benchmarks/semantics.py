@@ -98,6 +98,10 @@ def print_figures(host: Any, seeds: int) -> None:
     report("composition: brightness change with size at +1 vs alone", brightness_with.change, brightness.change,
            "intensity")
 
+    rollout = world.effects(world.train(experiments.SIZE, experiments.SIZE_COLOURS, trajectory="rollout"))["size"]
+    report("trajectory: default size effect vs the reference's rollout (fresh 50-step CFG rollouts)",
+           size["size"].effect, rollout.effect, "spreads")
+
 
 def print_bars(host: Any, name: str, seeds: int, train_seeds: int) -> None:
     """Issue 17's bars on one world: text sliders, preservation, composition, image-pair sliders."""
